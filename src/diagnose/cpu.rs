@@ -1,0 +1,278 @@
+//! CPU pressure before a kill, always as a share of the task's allocation.
+//!
+//! The seed's lesson: a dashboard of raw host usage showed 60% while the task sat at 99% of its
+//! reservation. And the service's Average hides one saturated task among idle ones, so the
+//! Maximum (or the task's own series) decides.
+
+use chrono::{DateTime, Utc};
+
+use crate::evidence::{Point, Series};
+
+use super::context::{Context, cpu_units, duration_text};
+use super::{Finding, Verdict};
+
+/// CPU at or above this share of the allocation counts as pinned.
+pub const PINNED_PCT: f64 = 90.0;
+/// Pinned for at least this many minutes before the kill counts as sustained.
+pub const SUSTAINED_MIN: f64 = 3.0;
+/// Peak CPU below this share of the allocation means the task was not under CPU pressure.
+pub const IDLE_PCT: f64 = 70.0;
+/// A CPUCreditBalance at or below this means a burstable host was throttled to its baseline.
+pub const CREDITS_EXHAUSTED: f64 = 1.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PressureLevel {
+    /// Pinned at the allocation (or a throttled host) before the kill.
+    High,
+    /// Busy but not pinned.
+    Moderate,
+    /// Far from the allocation: the cause is elsewhere.
+    Low,
+    /// No CPU evidence.
+    #[default]
+    Unknown,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CpuPressure {
+    pub level: PressureLevel,
+    /// Which series decided: "task", "service Maximum", "service Average", "host credits".
+    pub decided_by: Option<&'static str>,
+    /// Peak CPU % of the allocation before the kill, from the best series available.
+    pub peak_pct: Option<f64>,
+    /// Lowest and highest value of the longest pinned run, and its length in minutes.
+    pub pinned: Option<PinnedRun>,
+    pub service_avg_peak: Option<f64>,
+    pub service_max_peak: Option<f64>,
+    /// The service Average stayed below the pinned line while the Maximum crossed it.
+    pub average_hid_saturation: bool,
+    /// Lowest CPUCreditBalance of a burstable host, when it ran out.
+    pub credits_exhausted: Option<f64>,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PinnedRun {
+    pub minutes: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+impl PinnedRun {
+    pub fn describe(&self) -> String {
+        if (self.high - self.low).abs() < 0.5 {
+            format!("{:.0}%", self.high)
+        } else {
+            format!("{:.0}–{:.0}%", self.low, self.high.min(999.0))
+        }
+    }
+}
+
+pub fn assess(ctx: &Context<'_>) -> CpuPressure {
+    let mut out = CpuPressure::default();
+    let Some((from, to)) = ctx.pressure_window() else {
+        return out;
+    };
+    let Some(metrics) = ctx.evidence.metrics.as_ref() else {
+        return out;
+    };
+    let alloc = ctx
+        .task_cpu()
+        .map_or_else(|| "the reservation".to_owned(), cpu_units);
+
+    let task = metrics.task_cpu_pct.as_ref().filter(|s| !s.is_empty());
+    let svc_max = metrics
+        .service_cpu_max_pct
+        .as_ref()
+        .filter(|s| !s.is_empty());
+    let svc_avg = metrics
+        .service_cpu_avg_pct
+        .as_ref()
+        .filter(|s| !s.is_empty());
+    out.service_avg_peak = svc_avg.and_then(|s| s.max_between(from, to));
+    out.service_max_peak = svc_max.and_then(|s| s.max_between(from, to));
+
+    let candidates = [
+        (task, "task"),
+        (svc_max, "service Maximum"),
+        (svc_avg, "service Average"),
+    ];
+    for (series, label) in candidates {
+        let Some(series) = series else { continue };
+        let Some(peak) = series.max_between(from, to) else {
+            continue;
+        };
+        let run = longest_run_at_or_above(series, from, to, PINNED_PCT);
+        out.decided_by = Some(label);
+        out.peak_pct = Some(peak);
+        if let Some(run) = run.filter(|r| r.minutes >= SUSTAINED_MIN) {
+            out.level = PressureLevel::High;
+            out.pinned = Some(run);
+            out.findings.push(
+                Finding::supports(
+                    format!("CPU ({label}) as % of the allocation"),
+                    format!(
+                        "{} of {alloc} for {} before the kill",
+                        run.describe(),
+                        duration_text(run.minutes)
+                    ),
+                )
+                .threshold(format!(
+                    "≥ {PINNED_PCT:.0}% for ≥ {SUSTAINED_MIN:.0} min = starved"
+                )),
+            );
+        } else if peak < IDLE_PCT {
+            out.level = PressureLevel::Low;
+            out.findings.push(
+                Finding::rules_out(
+                    format!("CPU ({label}) as % of the allocation"),
+                    format!("peaked at {peak:.0}% of {alloc} before the kill"),
+                )
+                .threshold(format!("< {IDLE_PCT:.0}% = no CPU pressure")),
+            );
+        } else {
+            out.level = PressureLevel::Moderate;
+            out.findings.push(
+                Finding::context(
+                    format!("CPU ({label}) as % of the allocation"),
+                    format!("peaked at {peak:.0}% of {alloc}, not held at the limit"),
+                )
+                .threshold(format!(
+                    "≥ {PINNED_PCT:.0}% for ≥ {SUSTAINED_MIN:.0} min = starved"
+                )),
+            );
+        }
+        break;
+    }
+
+    // The Average-versus-Maximum trap: say so whenever the two disagree across the line.
+    if let (Some(avg), Some(max)) = (out.service_avg_peak, out.service_max_peak)
+        && max >= PINNED_PCT
+        && avg < PINNED_PCT
+    {
+        out.average_hid_saturation = true;
+        out.findings.push(
+            Finding::supports(
+                "service CPU Average vs Maximum",
+                format!(
+                    "Average peaked at {avg:.0}% while Maximum reached {max:.0}%: the Average hid one saturated task"
+                ),
+            )
+            .threshold("judge saturation on Maximum or per task"),
+        );
+        if out.level != PressureLevel::High
+            && let Some(run) =
+                svc_max.and_then(|s| longest_run_at_or_above(s, from, to, PINNED_PCT))
+            && run.minutes >= SUSTAINED_MIN
+        {
+            out.level = PressureLevel::High;
+            out.pinned = Some(run);
+            out.decided_by = Some("service Maximum");
+            out.peak_pct = Some(max);
+        }
+    }
+
+    if let Some(host) = ctx.evidence.host.as_ref().filter(|h| h.is_burstable())
+        && let Some(credits) = metrics.host_cpu_credit_balance.as_ref()
+        && let Some(min) = credits.min_between(from, to)
+    {
+        let itype = host.instance_type.as_deref().unwrap_or("burstable");
+        if min <= CREDITS_EXHAUSTED {
+            out.credits_exhausted = Some(min);
+            out.findings.push(
+                Finding::supports(
+                    "host CPU credits",
+                    format!(
+                        "{itype} host's CPUCreditBalance fell to {min:.1}: the host was throttled to its baseline, and every task on it with it"
+                    ),
+                )
+                .threshold(format!("≤ {CREDITS_EXHAUSTED:.0} credit = throttled")),
+            );
+            if out.level != PressureLevel::High {
+                out.level = PressureLevel::High;
+                out.decided_by = Some("host credits");
+            }
+        } else {
+            out.findings.push(Finding::context(
+                "host CPU credits",
+                format!("{itype} host kept {min:.0} CPU credits or more"),
+            ));
+        }
+    }
+    out
+}
+
+fn longest_run_at_or_above(
+    series: &Series,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    line: f64,
+) -> Option<PinnedRun> {
+    let points: Vec<&Point> = series.between(from, to).collect();
+    let mut best: Option<PinnedRun> = None;
+    let mut start: Option<usize> = None;
+    for i in 0..=points.len() {
+        let above = points.get(i).is_some_and(|p| p.value >= line);
+        match (above, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                let run = &points[s..i];
+                let minutes = run_minutes(run);
+                let low = run.iter().map(|p| p.value).fold(f64::INFINITY, f64::min);
+                let high = run
+                    .iter()
+                    .map(|p| p.value)
+                    .fold(f64::NEG_INFINITY, f64::max);
+                if best.is_none_or(|b| minutes > b.minutes) {
+                    best = Some(PinnedRun { minutes, low, high });
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    best
+}
+
+/// A run of per-minute datapoints covers one period per point.
+fn run_minutes(run: &[&Point]) -> f64 {
+    match (run.first(), run.last()) {
+        (Some(first), Some(last)) => {
+            let span = (last.at - first.at).num_seconds() as f64 / 60.0;
+            let period = if run.len() > 1 {
+                span / (run.len() - 1) as f64
+            } else {
+                1.0
+            };
+            span + period
+        }
+        _ => 0.0,
+    }
+}
+
+/// Every verdict that talks about utilization says what it is relative to (the seed's lesson).
+pub fn add_allocation_context(ctx: &Context<'_>, verdict: &mut Verdict) {
+    let Some(metrics) = ctx.evidence.metrics.as_ref() else {
+        return;
+    };
+    let has_util = metrics.task_cpu_pct.is_some()
+        || metrics.service_cpu_max_pct.is_some()
+        || metrics.service_cpu_avg_pct.is_some()
+        || metrics.task_memory_pct.is_some()
+        || metrics.service_memory_max_pct.is_some();
+    if !has_util {
+        return;
+    }
+    let cpu = ctx
+        .task_cpu()
+        .map_or_else(|| "its CPU reservation".to_owned(), cpu_units);
+    let mem = ctx
+        .task_memory()
+        .map_or_else(|| "its memory limit".to_owned(), |m| format!("{m} MiB"));
+    verdict.findings.push(Finding::context(
+        "how utilization is measured",
+        format!(
+            "as a share of the task's allocation ({cpu}, {mem}), not of the host: 60% on a host dashboard can be 100% of a small reservation"
+        ),
+    ));
+}

@@ -1,0 +1,420 @@
+//! The diagnosis engine: a pure, synchronous function of the event and the gathered evidence.
+//!
+//! Rules run in the order an on-call engineer reads a stop: what ECS says first (start failures,
+//! Spot, maintenance, lost hosts, health-check kills, OOM, the scheduler, a user), then what the
+//! containers did (exit codes), and only then "unknown". Each family of causes lives in its own
+//! file; shared measurements (CPU pressure, memory trend) are computed once in [`Context`].
+
+mod context;
+mod cpu;
+mod exit;
+mod health;
+mod infrastructure;
+mod memory;
+mod repeats;
+mod scheduler;
+mod start;
+mod timeline;
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::event::TaskStateChange;
+use crate::evidence::{Evidence, Source};
+
+pub use context::Context;
+pub use cpu::{CpuPressure, PressureLevel};
+pub use memory::{MemoryTrend, TrendKind};
+pub use repeats::classify_recent;
+
+/// Why a task stopped: the contract's thirteen causes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    OomKilled,
+    CpuStarved,
+    ElbHealthCheckFailed,
+    ContainerHealthCheckFailed,
+    AppCrashed,
+    AppExited,
+    FailedToStart,
+    SpotInterrupted,
+    PlatformMaintenance,
+    HostLost,
+    Deployment,
+    UserStopped,
+    Unknown,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 13] = [
+        Cause::OomKilled,
+        Cause::CpuStarved,
+        Cause::ElbHealthCheckFailed,
+        Cause::ContainerHealthCheckFailed,
+        Cause::AppCrashed,
+        Cause::AppExited,
+        Cause::FailedToStart,
+        Cause::SpotInterrupted,
+        Cause::PlatformMaintenance,
+        Cause::HostLost,
+        Cause::Deployment,
+        Cause::UserStopped,
+        Cause::Unknown,
+    ];
+
+    /// The contract's name, as in `diagnosis.cause`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::OomKilled => "oom_killed",
+            Cause::CpuStarved => "cpu_starved",
+            Cause::ElbHealthCheckFailed => "elb_health_check_failed",
+            Cause::ContainerHealthCheckFailed => "container_health_check_failed",
+            Cause::AppCrashed => "app_crashed",
+            Cause::AppExited => "app_exited",
+            Cause::FailedToStart => "failed_to_start",
+            Cause::SpotInterrupted => "spot_interrupted",
+            Cause::PlatformMaintenance => "platform_maintenance",
+            Cause::HostLost => "host_lost",
+            Cause::Deployment => "deployment",
+            Cause::UserStopped => "user_stopped",
+            Cause::Unknown => "unknown",
+        }
+    }
+
+    /// A short human label, for subjects and SMS.
+    pub fn label(self) -> &'static str {
+        match self {
+            Cause::OomKilled => "OOM-killed",
+            Cause::CpuStarved => "CPU-starved",
+            Cause::ElbHealthCheckFailed => "failed ALB health checks",
+            Cause::ContainerHealthCheckFailed => "failed container health check",
+            Cause::AppCrashed => "app crashed",
+            Cause::AppExited => "app exited",
+            Cause::FailedToStart => "failed to start",
+            Cause::SpotInterrupted => "Spot interrupted",
+            Cause::PlatformMaintenance => "AWS maintenance",
+            Cause::HostLost => "host lost",
+            Cause::Deployment => "deployment",
+            Cause::UserStopped => "stopped by user",
+            Cause::Unknown => "stopped, cause unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Cause> {
+        Cause::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Four-letter tag for SMS and subjects.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Severity::Info => "INFO",
+            Severity::Warning => "WARN",
+            Severity::Critical => "CRIT",
+        }
+    }
+
+    fn raised(self) -> Severity {
+        match self {
+            Severity::Info => Severity::Warning,
+            Severity::Warning | Severity::Critical => Severity::Critical,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a finding bears on the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bearing {
+    /// Points to the verdict.
+    Supports,
+    /// Points away from a reading the verdict rejects (e.g. memory far from the limit: not OOM).
+    RulesOut,
+    /// Background the reader needs.
+    Context,
+}
+
+/// One observation, with the value seen and the threshold it was judged against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub signal: String,
+    pub observed: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<String>,
+    pub bearing: Bearing,
+}
+
+impl Finding {
+    pub fn supports(signal: impl Into<String>, observed: impl Into<String>) -> Self {
+        Self::new(signal, observed, Bearing::Supports)
+    }
+
+    pub fn rules_out(signal: impl Into<String>, observed: impl Into<String>) -> Self {
+        Self::new(signal, observed, Bearing::RulesOut)
+    }
+
+    pub fn context(signal: impl Into<String>, observed: impl Into<String>) -> Self {
+        Self::new(signal, observed, Bearing::Context)
+    }
+
+    fn new(signal: impl Into<String>, observed: impl Into<String>, bearing: Bearing) -> Self {
+        Self {
+            signal: signal.into(),
+            observed: observed.into(),
+            threshold: None,
+            bearing,
+        }
+    }
+
+    pub fn threshold(mut self, threshold: impl Into<String>) -> Self {
+        self.threshold = Some(threshold.into());
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub at: DateTime<Utc>,
+    /// Where the entry comes from: `task`, `service`, `metrics`, `alb`, `logs`.
+    pub source: String,
+    pub text: String,
+}
+
+/// The verdict and everything needed to explain it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Diagnosis {
+    pub cause: Cause,
+    pub severity: Severity,
+    /// 0..1: how strongly the evidence agrees, lowered for evidence that was missing.
+    pub confidence: f64,
+    pub summary: String,
+    /// A few words with the deciding numbers, for SMS and subjects ("mem 100% of 512MiB").
+    pub key_fact: String,
+    /// Not worth waking anyone: deployments, user stops, maintenance, finished standalone jobs.
+    pub benign: bool,
+    /// The container whose exit decided the verdict, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
+    /// Earlier stops of the same service with a related cause inside the repeat window.
+    pub repeats: u32,
+    #[serde(rename = "evidence")]
+    pub findings: Vec<Finding>,
+    pub recommendations: Vec<String>,
+    pub timeline: Vec<TimelineEntry>,
+    /// Evidence sources that could not be read, with the reason.
+    pub missing: Vec<String>,
+}
+
+/// What a rule concludes before the shared steps (repeats, confidence, timeline) run.
+#[derive(Debug, Clone)]
+pub(crate) struct Verdict {
+    pub cause: Cause,
+    pub confidence: f64,
+    pub summary: String,
+    pub key_fact: String,
+    pub container: Option<String>,
+    pub exit_code: Option<i64>,
+    pub findings: Vec<Finding>,
+    pub recommendations: Vec<String>,
+    /// Sources whose absence weakens this verdict.
+    pub relies_on: Vec<Source>,
+}
+
+impl Verdict {
+    pub fn new(cause: Cause, confidence: f64, summary: impl Into<String>) -> Self {
+        Self {
+            cause,
+            confidence,
+            summary: summary.into(),
+            key_fact: String::new(),
+            container: None,
+            exit_code: None,
+            findings: Vec::new(),
+            recommendations: Vec::new(),
+            relies_on: Vec::new(),
+        }
+    }
+
+    pub fn key_fact(mut self, fact: impl Into<String>) -> Self {
+        self.key_fact = fact.into();
+        self
+    }
+
+    pub fn finding(mut self, finding: Finding) -> Self {
+        self.findings.push(finding);
+        self
+    }
+
+    pub fn findings(mut self, findings: impl IntoIterator<Item = Finding>) -> Self {
+        self.findings.extend(findings);
+        self
+    }
+
+    pub fn recommend(mut self, text: impl Into<String>) -> Self {
+        self.recommendations.push(text.into());
+        self
+    }
+
+    pub fn relies_on(mut self, sources: &[Source]) -> Self {
+        self.relies_on.extend_from_slice(sources);
+        self
+    }
+
+    pub fn container(mut self, name: &str, exit_code: Option<i64>) -> Self {
+        self.container = Some(name.to_owned());
+        self.exit_code = exit_code;
+        self
+    }
+}
+
+/// Default severity of a cause; `app_exited` depends on whether a service expected it to run.
+pub fn default_severity(cause: Cause, service_task: bool) -> Severity {
+    match cause {
+        Cause::OomKilled
+        | Cause::CpuStarved
+        | Cause::ElbHealthCheckFailed
+        | Cause::ContainerHealthCheckFailed
+        | Cause::AppCrashed
+        | Cause::FailedToStart => Severity::Critical,
+        Cause::AppExited if service_task => Severity::Warning,
+        Cause::AppExited => Severity::Info,
+        Cause::SpotInterrupted | Cause::HostLost | Cause::Unknown => Severity::Warning,
+        Cause::PlatformMaintenance | Cause::Deployment | Cause::UserStopped => Severity::Info,
+    }
+}
+
+/// Benign stops are archived but not notified unless asked for.
+pub fn is_benign(cause: Cause, service_task: bool) -> bool {
+    match cause {
+        Cause::Deployment | Cause::UserStopped | Cause::PlatformMaintenance => true,
+        Cause::AppExited => !service_task,
+        _ => false,
+    }
+}
+
+/// Runs the rules in order and returns the first verdict.
+pub(crate) fn classify(ctx: &Context<'_>) -> Verdict {
+    start::failed_to_start(ctx)
+        .or_else(|| infrastructure::spot_interrupted(ctx))
+        .or_else(|| infrastructure::platform_maintenance(ctx))
+        .or_else(|| infrastructure::host_lost(ctx))
+        .or_else(|| health::elb_health_check(ctx))
+        .or_else(|| health::container_health_check(ctx))
+        .or_else(|| memory::oom_by_reason(ctx))
+        .or_else(|| scheduler::deployment(ctx))
+        .or_else(|| scheduler::user_stopped(ctx))
+        .or_else(|| exit::essential_exit(ctx))
+        .unwrap_or_else(|| exit::unknown(ctx))
+}
+
+/// Diagnoses one stopped task from its event and whatever evidence could be gathered.
+pub fn diagnose(event: &TaskStateChange, evidence: &Evidence) -> Diagnosis {
+    let ctx = Context::new(event, evidence);
+    let mut verdict = classify(&ctx);
+    let service_task = event.is_service_task();
+
+    exit::add_slow_shutdown_finding(&ctx, &mut verdict);
+    cpu::add_allocation_context(&ctx, &mut verdict);
+    let repeats = repeats::apply(&ctx, &mut verdict);
+
+    let mut severity = default_severity(verdict.cause, service_task);
+    let benign = is_benign(verdict.cause, service_task);
+    if repeats >= repeats::CRASH_LOOP_MIN && !benign {
+        severity = severity.raised();
+    }
+    if verdict.cause == Cause::Deployment && scheduler::rollback_seen(&ctx) {
+        severity = severity.raised();
+    }
+
+    let missing = missing_labels(evidence);
+    let confidence = adjusted_confidence(&verdict, evidence);
+    let timeline = timeline::build(&ctx);
+    if verdict.key_fact.is_empty() {
+        verdict.key_fact = verdict.cause.label().to_owned();
+    }
+
+    Diagnosis {
+        cause: verdict.cause,
+        severity,
+        confidence,
+        summary: verdict.summary,
+        key_fact: verdict.key_fact,
+        benign,
+        container: verdict.container,
+        exit_code: verdict.exit_code,
+        repeats,
+        findings: verdict.findings,
+        recommendations: dedup(verdict.recommendations),
+        timeline,
+        missing,
+    }
+}
+
+fn missing_labels(evidence: &Evidence) -> Vec<String> {
+    evidence
+        .missing
+        .iter()
+        .map(|m| format!("{}: {}", m.source.label(), m.reason))
+        .collect()
+}
+
+/// Each source the verdict relies on that could not be read lowers confidence by a tenth.
+fn adjusted_confidence(verdict: &Verdict, evidence: &Evidence) -> f64 {
+    let mut seen = Vec::new();
+    let mut confidence = verdict.confidence;
+    for source in &verdict.relies_on {
+        if seen.contains(source) {
+            continue;
+        }
+        seen.push(*source);
+        if evidence.is_missing(*source) {
+            confidence *= 0.9;
+        }
+    }
+    let rounded = (confidence.clamp(0.05, 0.99) * 100.0).round() / 100.0;
+    if rounded.is_finite() { rounded } else { 0.05 }
+}
+
+fn dedup(items: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(items.len());
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}

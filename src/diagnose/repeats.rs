@@ -1,0 +1,191 @@
+//! Repeats: the same service stopping for the same reason again and again is a crash loop, and
+//! worse than one stop.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::event::{Container, StopCode, TaskDetail, TaskStateChange};
+use crate::evidence::{Evidence, RecentStop};
+
+use super::context::{Context, duration_text};
+use super::{Cause, Finding, Verdict};
+
+/// Earlier stops are counted inside this window before the current one.
+pub const REPEAT_WINDOW_MIN: i64 = 60;
+/// This many earlier stops with a related cause make a crash loop.
+pub const CRASH_LOOP_MIN: u32 = 2;
+
+/// The cause a recent stop shows on its own (event fields only, no evidence).
+pub fn classify_recent(stop: &RecentStop) -> Cause {
+    let detail = TaskDetail {
+        task_arn: stop.task_arn.clone(),
+        cluster_arn: None,
+        task_definition_arn: None,
+        container_instance_arn: None,
+        group: None,
+        started_by: None,
+        launch_type: None,
+        capacity_provider_name: None,
+        availability_zone: None,
+        platform_version: None,
+        platform_family: None,
+        attributes: Vec::new(),
+        cpu: None,
+        memory: None,
+        overrides: None,
+        desired_status: None,
+        last_status: None,
+        connectivity: None,
+        stop_code: stop.stop_code.clone().map(StopCode::from),
+        stopped_reason: stop.stopped_reason.clone(),
+        version: None,
+        created_at: None,
+        connectivity_at: None,
+        pull_started_at: None,
+        pull_stopped_at: None,
+        started_at: None,
+        stopping_at: None,
+        execution_stopped_at: None,
+        stopped_at: stop.stopped_at,
+        updated_at: None,
+        attachments: Vec::new(),
+        containers: stop
+            .containers
+            .iter()
+            .map(|c| Container {
+                container_arn: None,
+                name: c.name.clone(),
+                image: None,
+                image_digest: None,
+                runtime_id: None,
+                last_status: None,
+                exit_code: c.exit_code,
+                reason: c.reason.clone(),
+                cpu: None,
+                memory: None,
+                memory_reservation: None,
+                health_status: None,
+                network_bindings: Vec::new(),
+                network_interfaces: Vec::new(),
+                gpu_ids: Vec::new(),
+            })
+            .collect(),
+    };
+    let event = TaskStateChange {
+        id: None,
+        account: None,
+        region: None,
+        time: stop.stopped_at,
+        detail,
+    };
+    let evidence = Evidence::default();
+    let ctx = Context::new(&event, &evidence);
+    super::classify(&ctx).cause
+}
+
+/// Causes that look alike from the event alone (health-check kills; 137 without evidence).
+fn related(current: Cause, earlier: Cause) -> bool {
+    use Cause::*;
+    current == earlier
+        || matches!(
+            (current, earlier),
+            (
+                CpuStarved,
+                ElbHealthCheckFailed | ContainerHealthCheckFailed
+            ) | (
+                ElbHealthCheckFailed | ContainerHealthCheckFailed,
+                CpuStarved
+            ) | (OomKilled, Unknown)
+                | (Unknown, OomKilled)
+        )
+}
+
+/// Counts earlier related stops and records the crash loop on the verdict.
+pub fn apply(ctx: &Context<'_>, verdict: &mut Verdict) -> u32 {
+    let Some(stops) = ctx.evidence.recent_stops.as_ref() else {
+        return 0;
+    };
+    let Some(now) = ctx.stop_at else { return 0 };
+    let from = now - Duration::minutes(REPEAT_WINDOW_MIN);
+    let own = ctx.event.detail.task_arn.as_str();
+    let earlier: Vec<DateTime<Utc>> = stops
+        .iter()
+        .filter(|s| s.task_arn != own)
+        .filter_map(|s| s.stopped_at.map(|at| (s, at)))
+        .filter(|(_, at)| *at >= from && *at <= now)
+        .filter(|(s, _)| related(verdict.cause, classify_recent(s)))
+        .map(|(_, at)| at)
+        .collect();
+    let count = u32::try_from(earlier.len()).unwrap_or(u32::MAX);
+    if count == 0 || verdict.cause == Cause::Deployment {
+        return count;
+    }
+    let first = earlier.iter().min().copied().unwrap_or(now);
+    let span = (now - first).num_seconds() as f64 / 60.0;
+    let nth = ordinal(count + 1);
+    let who = ctx.service_label();
+    if count >= CRASH_LOOP_MIN {
+        verdict.findings.push(
+            Finding::supports(
+                "repeats",
+                format!(
+                    "{nth} stop of {who} with this cause in {}: a crash loop",
+                    duration_text(span.max(1.0))
+                ),
+            )
+            .threshold(format!(
+                "≥ {} earlier stops within {REPEAT_WINDOW_MIN} min = crash loop",
+                CRASH_LOOP_MIN
+            )),
+        );
+        verdict.key_fact = format!("{}. {nth} in {}", verdict.key_fact, short_span(span));
+        verdict.confidence = (verdict.confidence + 0.05).min(0.99);
+        if ctx.event.is_service_task() {
+            verdict.recommendations.push(
+                "Every replacement fails the same way: fix the cause before scaling or redeploying, and use the deployment circuit breaker so a bad revision rolls back".to_owned(),
+            );
+        }
+    } else {
+        verdict.findings.push(Finding::context(
+            "repeats",
+            format!(
+                "{nth} stop of {who} with this cause in {}",
+                duration_text(span.max(1.0))
+            ),
+        ));
+    }
+    count
+}
+
+fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+fn short_span(minutes: f64) -> String {
+    if minutes < 60.0 {
+        format!("{:.0}m", minutes.max(1.0))
+    } else {
+        format!("{:.0}h", (minutes / 60.0).ceil())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ordinal;
+
+    #[test]
+    fn ordinals_read_naturally() {
+        assert_eq!(ordinal(1), "1st");
+        assert_eq!(ordinal(2), "2nd");
+        assert_eq!(ordinal(3), "3rd");
+        assert_eq!(ordinal(4), "4th");
+        assert_eq!(ordinal(11), "11th");
+        assert_eq!(ordinal(22), "22nd");
+    }
+}

@@ -1,0 +1,100 @@
+//! The story of the stop in time order: task lifecycle, service events, and the moments the
+//! metrics crossed their lines.
+
+use crate::evidence::Series;
+
+use super::TimelineEntry;
+use super::context::Context;
+use super::cpu::PINNED_PCT;
+use super::memory::NEAR_LIMIT_PCT;
+
+pub fn build(ctx: &Context<'_>) -> Vec<TimelineEntry> {
+    let d = &ctx.event.detail;
+    let mut out = Vec::new();
+    let mut push = |at: Option<chrono::DateTime<chrono::Utc>>, source: &str, text: String| {
+        if let Some(at) = at {
+            out.push(TimelineEntry {
+                at,
+                source: source.to_owned(),
+                text,
+            });
+        }
+    };
+    push(d.created_at, "task", "task created".to_owned());
+    push(d.pull_started_at, "task", "image pull started".to_owned());
+    push(d.pull_stopped_at, "task", "image pull finished".to_owned());
+    push(d.started_at, "task", "containers running".to_owned());
+    push(
+        d.stopping_at,
+        "task",
+        "ECS began stopping the task (SIGTERM)".to_owned(),
+    );
+    push(
+        d.execution_stopped_at,
+        "task",
+        "containers stopped".to_owned(),
+    );
+    let exits: Vec<String> = d
+        .containers
+        .iter()
+        .filter_map(|c| c.exit_code.map(|code| format!("{} exit {code}", c.name)))
+        .collect();
+    let reason = d.stopped_reason.as_deref().unwrap_or("no reason given");
+    let exits = if exits.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", exits.join(", "))
+    };
+    push(
+        d.stopped_at,
+        "task",
+        format!("task STOPPED: {reason}{exits}"),
+    );
+
+    for e in ctx.service_events_near(30) {
+        push(Some(e.at), "service", e.message.clone());
+    }
+
+    if let Some(m) = ctx.evidence.metrics.as_ref() {
+        let cpu = m.task_cpu_pct.as_ref().or(m.service_cpu_max_pct.as_ref());
+        if let Some(at) = cpu.and_then(|s| first_at_or_above(s, PINNED_PCT)) {
+            push(
+                Some(at.0),
+                "metrics",
+                format!("CPU reached {:.0}% of the allocation", at.1),
+            );
+        }
+        let mem = m
+            .task_memory_pct
+            .as_ref()
+            .or(m.service_memory_max_pct.as_ref());
+        if let Some(at) = mem.and_then(|s| first_at_or_above(s, NEAR_LIMIT_PCT)) {
+            push(
+                Some(at.0),
+                "metrics",
+                format!("memory reached {:.0}% of the limit", at.1),
+            );
+        }
+        if let Some(at) = m
+            .alb_unhealthy_hosts
+            .as_ref()
+            .and_then(|s| first_at_or_above(s, 1.0))
+        {
+            push(
+                Some(at.0),
+                "alb",
+                format!("ALB counted {:.0} unhealthy target(s)", at.1),
+            );
+        }
+    }
+    out.sort_by_key(|e| e.at);
+    out
+}
+
+fn first_at_or_above(series: &Series, line: f64) -> Option<(chrono::DateTime<chrono::Utc>, f64)> {
+    series
+        .points
+        .iter()
+        .find(|p| p.value >= line)
+        .map(|p| (p.at, p.value))
+}

@@ -1,0 +1,519 @@
+//! The EventBridge envelope and the ECS "Task State Change" detail.
+//!
+//! ECS adds fields without notice, so every type ignores unknown fields, almost everything is
+//! optional, and the coded values (stop codes, statuses, launch types) are open enums that keep
+//! values they do not know. Environment variables and commands of container overrides are never
+//! kept: they are reduced to a count while parsing, so no later step can leak them.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::EventError;
+
+pub const DETAIL_TYPE_TASK_STATE_CHANGE: &str = "ECS Task State Change";
+pub const SOURCE_ECS: &str = "aws.ecs";
+
+/// Declares a string-backed enum that keeps values it does not know in `Other`.
+macro_rules! open_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(from = "String", into = "String")]
+        pub enum $name {
+            $($variant,)+
+            Other(String),
+        }
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $text,)+
+                    Self::Other(s) => s.as_str(),
+                }
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                match s.as_str() {
+                    $($text => Self::$variant,)+
+                    _ => Self::Other(s),
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self::from(s.to_owned())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.as_str().to_owned()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+open_enum!(
+    /// `detail.stopCode`.
+    StopCode {
+        TaskFailedToStart => "TaskFailedToStart",
+        EssentialContainerExited => "EssentialContainerExited",
+        UserInitiated => "UserInitiated",
+        ServiceSchedulerInitiated => "ServiceSchedulerInitiated",
+        SpotInterruption => "SpotInterruption",
+        TerminationNotice => "TerminationNotice",
+        InfrastructureHealth => "InfrastructureHealth",
+    }
+);
+
+open_enum!(
+    /// `lastStatus` / `desiredStatus` of a task or a container.
+    Status {
+        Provisioning => "PROVISIONING",
+        Pending => "PENDING",
+        Activating => "ACTIVATING",
+        Running => "RUNNING",
+        Deactivating => "DEACTIVATING",
+        Stopping => "STOPPING",
+        Deprovisioning => "DEPROVISIONING",
+        Stopped => "STOPPED",
+        Deleted => "DELETED",
+    }
+);
+
+open_enum!(
+    /// `detail.launchType`.
+    LaunchType {
+        Ec2 => "EC2",
+        Fargate => "FARGATE",
+        External => "EXTERNAL",
+    }
+);
+
+open_enum!(
+    /// `detail.connectivity`.
+    Connectivity {
+        Connected => "CONNECTED",
+        Disconnected => "DISCONNECTED",
+    }
+);
+
+/// The EventBridge envelope. `detail` stays raw until the envelope says what it is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Envelope {
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub detail_type: Option<String>,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub time: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub resources: Vec<String>,
+    #[serde(default)]
+    pub detail: serde_json::Value,
+}
+
+/// A parsed ECS Task State Change event: the envelope's metadata and the typed detail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct TaskStateChange {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub time: Option<DateTime<Utc>>,
+    pub detail: TaskDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskDetail {
+    pub task_arn: String,
+    #[serde(default)]
+    pub cluster_arn: Option<String>,
+    #[serde(default)]
+    pub task_definition_arn: Option<String>,
+    #[serde(default)]
+    pub container_instance_arn: Option<String>,
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub started_by: Option<String>,
+    #[serde(default)]
+    pub launch_type: Option<LaunchType>,
+    #[serde(default)]
+    pub capacity_provider_name: Option<String>,
+    #[serde(default)]
+    pub availability_zone: Option<String>,
+    #[serde(default)]
+    pub platform_version: Option<String>,
+    #[serde(default)]
+    pub platform_family: Option<String>,
+    #[serde(default)]
+    pub attributes: Vec<Attribute>,
+    #[serde(default, deserialize_with = "lenient_u32")]
+    pub cpu: Option<u32>,
+    #[serde(default, deserialize_with = "lenient_u32")]
+    pub memory: Option<u32>,
+    #[serde(default)]
+    pub overrides: Option<Overrides>,
+    #[serde(default)]
+    pub desired_status: Option<Status>,
+    #[serde(default)]
+    pub last_status: Option<Status>,
+    #[serde(default)]
+    pub connectivity: Option<Connectivity>,
+    #[serde(default)]
+    pub stop_code: Option<StopCode>,
+    #[serde(default)]
+    pub stopped_reason: Option<String>,
+    #[serde(default)]
+    pub version: Option<i64>,
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub connectivity_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub pull_started_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub pull_stopped_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub stopping_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub execution_stopped_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub stopped_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub updated_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    #[serde(default)]
+    pub containers: Vec<Container>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attribute {
+    pub name: String,
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Overrides {
+    #[serde(default)]
+    pub container_overrides: Vec<ContainerOverride>,
+    #[serde(default, deserialize_with = "lenient_u32")]
+    pub cpu: Option<u32>,
+    #[serde(default, deserialize_with = "lenient_u32")]
+    pub memory: Option<u32>,
+}
+
+/// A container override. `command` and `environment` may carry secrets: only their size is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerOverride {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Redacted::is_empty")]
+    pub command: Redacted,
+    #[serde(default, skip_serializing_if = "Redacted::is_empty")]
+    pub environment: Redacted,
+    #[serde(default, skip_serializing_if = "Redacted::is_empty")]
+    pub environment_files: Redacted,
+    #[serde(default, deserialize_with = "lenient_u32")]
+    pub cpu: Option<u32>,
+    #[serde(default, deserialize_with = "lenient_u32")]
+    pub memory: Option<u32>,
+    #[serde(default, deserialize_with = "lenient_u32")]
+    pub memory_reservation: Option<u32>,
+}
+
+/// A value that must never be stored or shown; only how many items it had survives parsing.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct Redacted {
+    pub items: usize,
+}
+
+impl Redacted {
+    pub fn is_empty(&self) -> bool {
+        self.items == 0
+    }
+}
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[redacted: {} items]", self.items)
+    }
+}
+
+impl Serialize for Redacted {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry("redacted_items", &self.items)?;
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Redacted {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let items = match &value {
+            serde_json::Value::Array(a) => a.len(),
+            // Our own serialized form, so archived events read back.
+            serde_json::Value::Object(o) => o
+                .get("redacted_items")
+                .and_then(serde_json::Value::as_u64)
+                .map_or(o.len(), |n| usize::try_from(n).unwrap_or(usize::MAX)),
+            serde_json::Value::Null => 0,
+            _ => 1,
+        };
+        Ok(Self { items })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub details: Vec<Attribute>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Container {
+    #[serde(default)]
+    pub container_arn: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub image_digest: Option<String>,
+    #[serde(default)]
+    pub runtime_id: Option<String>,
+    #[serde(default)]
+    pub last_status: Option<Status>,
+    #[serde(default)]
+    pub exit_code: Option<i64>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default, deserialize_with = "lenient_u32")]
+    pub cpu: Option<u32>,
+    #[serde(default, deserialize_with = "lenient_u32")]
+    pub memory: Option<u32>,
+    #[serde(default, deserialize_with = "lenient_u32")]
+    pub memory_reservation: Option<u32>,
+    #[serde(default)]
+    pub health_status: Option<String>,
+    #[serde(default)]
+    pub network_bindings: Vec<NetworkBinding>,
+    #[serde(default)]
+    pub network_interfaces: Vec<NetworkInterface>,
+    #[serde(default)]
+    pub gpu_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkBinding {
+    #[serde(default)]
+    pub bind_ip: Option<String>,
+    #[serde(default)]
+    pub container_port: Option<u32>,
+    #[serde(default)]
+    pub host_port: Option<u32>,
+    #[serde(default)]
+    pub protocol: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkInterface {
+    #[serde(default)]
+    pub attachment_id: Option<String>,
+    #[serde(default)]
+    pub private_ipv4_address: Option<String>,
+}
+
+/// Numbers in ECS events are sometimes strings ("256") and sometimes numbers; anything else is
+/// treated as absent rather than failing the whole event.
+fn lenient_u32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(deserializer)?;
+    Ok(match value {
+        Some(serde_json::Value::Number(n)) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
+/// What an incoming payload turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Incoming {
+    /// A task that reached STOPPED: diagnose it.
+    Stopped(Box<TaskStateChange>),
+    /// A well-formed event this tool does not act on, with why.
+    Ignored(String),
+}
+
+impl TaskStateChange {
+    pub fn task_id(&self) -> &str {
+        self.detail.task_id()
+    }
+
+    /// Cluster name from the cluster ARN (`arn:…:cluster/NAME`), or the ARN's text itself.
+    pub fn cluster_name(&self) -> &str {
+        self.detail
+            .cluster_arn
+            .as_deref()
+            .map(|arn| arn.rsplit('/').next().unwrap_or(arn))
+            .unwrap_or("unknown")
+    }
+
+    /// The service name when the task belongs to a service (`group` "service:NAME").
+    pub fn service_name(&self) -> Option<&str> {
+        self.detail
+            .group
+            .as_deref()
+            .and_then(|g| g.strip_prefix("service:"))
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Task definition family, from `group` "family:NAME" or the task definition ARN.
+    pub fn family(&self) -> Option<&str> {
+        if let Some(f) = self
+            .detail
+            .group
+            .as_deref()
+            .and_then(|g| g.strip_prefix("family:"))
+        {
+            return Some(f);
+        }
+        let arn = self.detail.task_definition_arn.as_deref()?;
+        let tail = arn.rsplit('/').next()?;
+        tail.split(':').next()
+    }
+
+    pub fn is_service_task(&self) -> bool {
+        self.service_name().is_some()
+    }
+
+    pub fn is_fargate(&self) -> bool {
+        self.detail.launch_type == Some(LaunchType::Fargate)
+            || self
+                .detail
+                .capacity_provider_name
+                .as_deref()
+                .is_some_and(|c| c.starts_with("FARGATE"))
+    }
+}
+
+impl TaskDetail {
+    /// The task id: the last path segment of the task ARN.
+    pub fn task_id(&self) -> &str {
+        self.task_arn.rsplit('/').next().unwrap_or(&self.task_arn)
+    }
+}
+
+/// Parses an EventBridge payload. Events that are not ECS Task State Changes with lastStatus
+/// STOPPED come back as [`Incoming::Ignored`]; malformed input is an error.
+pub fn parse_event(input: &str) -> Result<Incoming, EventError> {
+    let value: serde_json::Value = serde_json::from_str(input).map_err(EventError::Json)?;
+    from_value(value)
+}
+
+pub fn from_value(value: serde_json::Value) -> Result<Incoming, EventError> {
+    // Serde would read a struct from an array too; an event is always an object.
+    if !value.is_object() {
+        return Err(EventError::NotAnObject);
+    }
+    let envelope: Envelope = serde_json::from_value(value).map_err(EventError::Json)?;
+    from_envelope(envelope)
+}
+
+fn from_envelope(envelope: Envelope) -> Result<Incoming, EventError> {
+    let detail_type = envelope.detail_type.as_deref().unwrap_or("");
+    let source = envelope.source.as_deref().unwrap_or("");
+    if source != SOURCE_ECS || detail_type != DETAIL_TYPE_TASK_STATE_CHANGE {
+        return Ok(Incoming::Ignored(format!(
+            "not an ECS task state change (source {source:?}, detail-type {detail_type:?})"
+        )));
+    }
+    if !envelope.detail.is_object() {
+        return Err(EventError::Missing("detail"));
+    }
+    if envelope
+        .detail
+        .get("taskArn")
+        .and_then(|v| v.as_str())
+        .is_none()
+    {
+        return Err(EventError::Missing("detail.taskArn"));
+    }
+    let detail: TaskDetail = serde_json::from_value(envelope.detail).map_err(EventError::Json)?;
+    if detail.last_status != Some(Status::Stopped) {
+        let status = detail
+            .last_status
+            .as_ref()
+            .map_or("missing", Status::as_str);
+        return Ok(Incoming::Ignored(format!(
+            "task {} has lastStatus {status}, not STOPPED",
+            detail.task_id()
+        )));
+    }
+    Ok(Incoming::Stopped(Box::new(TaskStateChange {
+        id: envelope.id,
+        account: envelope.account,
+        region: envelope.region,
+        time: envelope.time,
+        detail,
+    })))
+}
+
+impl TaskStateChange {
+    /// The Region from the envelope, else from the task ARN (`arn:aws:ecs:REGION:…`).
+    pub fn region_name(&self) -> Option<&str> {
+        self.region
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .or_else(|| {
+                self.detail
+                    .task_arn
+                    .split(':')
+                    .nth(3)
+                    .filter(|r| !r.is_empty())
+            })
+    }
+}

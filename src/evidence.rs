@@ -1,0 +1,370 @@
+//! Plain evidence gathered around a stop. No AWS SDK type appears here: `gather` converts, the
+//! diagnosis engine reads. Every source is optional; a source that could not be read is listed in
+//! `missing` with the reason. The whole struct is serialized into the archive so an incident can
+//! be diagnosed again offline.
+//!
+//! Secrets never enter: task definition environment variables and secrets are reduced to their
+//! names before a [`ContainerDefinitionFacts`] is built.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Evidence {
+    pub task_definition: Option<TaskDefinitionFacts>,
+    pub service: Option<ServiceFacts>,
+    /// Target groups of the service's load balancers, with their health checks and target health.
+    pub target_groups: Option<Vec<TargetGroupFacts>>,
+    pub task: Option<TaskFacts>,
+    pub host: Option<HostFacts>,
+    pub metrics: Option<Metrics>,
+    pub logs: Option<Vec<ContainerLogTail>>,
+    /// Other recently stopped tasks of the same service (or family, for standalone tasks).
+    pub recent_stops: Option<Vec<RecentStop>>,
+    pub missing: Vec<MissingEvidence>,
+}
+
+/// A source that could not be read, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MissingEvidence {
+    pub source: Source,
+    pub reason: String,
+}
+
+/// The sources of evidence, as named in reports and in `missing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    TaskDefinition,
+    Service,
+    TargetHealth,
+    Task,
+    Host,
+    Metrics,
+    Logs,
+    RecentStops,
+}
+
+impl Source {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::TaskDefinition => "task definition",
+            Self::Service => "service events",
+            Self::TargetHealth => "ALB target health",
+            Self::Task => "task health",
+            Self::Host => "container instance",
+            Self::Metrics => "CloudWatch metrics",
+            Self::Logs => "container logs",
+            Self::RecentStops => "recent stops",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskDefinitionFacts {
+    pub family: String,
+    pub revision: Option<u32>,
+    /// Task-level CPU units (1024 = 1 vCPU), when set.
+    pub cpu: Option<u32>,
+    /// Task-level memory hard limit in MiB, when set.
+    pub memory: Option<u32>,
+    pub network_mode: Option<String>,
+    pub requires_compatibilities: Vec<String>,
+    pub execution_role_arn: Option<String>,
+    pub task_role_arn: Option<String>,
+    pub containers: Vec<ContainerDefinitionFacts>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContainerDefinitionFacts {
+    pub name: String,
+    pub image: Option<String>,
+    pub cpu: Option<u32>,
+    /// Hard limit (`memory`) in MiB.
+    pub memory: Option<u32>,
+    /// Soft limit (`memoryReservation`) in MiB.
+    pub memory_reservation: Option<u32>,
+    pub essential: bool,
+    pub health_check: Option<HealthCheckFacts>,
+    /// Seconds between SIGTERM and SIGKILL; ECS's default is 30 when unset.
+    pub stop_timeout: Option<u32>,
+    pub port_mappings: Vec<u32>,
+    pub log: Option<LogConfigFacts>,
+    /// Names only; values never leave the task definition.
+    pub environment_names: Vec<String>,
+    /// Names only; `valueFrom` is dropped.
+    pub secret_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HealthCheckFacts {
+    pub command: Vec<String>,
+    pub interval_seconds: Option<u32>,
+    pub timeout_seconds: Option<u32>,
+    pub retries: Option<u32>,
+    pub start_period_seconds: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogConfigFacts {
+    pub driver: String,
+    pub group: Option<String>,
+    pub region: Option<String>,
+    pub stream_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceFacts {
+    pub name: String,
+    pub cluster: Option<String>,
+    pub status: Option<String>,
+    pub desired_count: Option<i64>,
+    pub running_count: Option<i64>,
+    pub pending_count: Option<i64>,
+    pub launch_type: Option<String>,
+    pub capacity_provider_strategy: Vec<String>,
+    pub health_check_grace_period_seconds: Option<u32>,
+    pub deployment_circuit_breaker: Option<bool>,
+    pub deployments: Vec<DeploymentFacts>,
+    pub load_balancers: Vec<LoadBalancerRef>,
+    /// Service events inside the evidence window, oldest first.
+    pub events: Vec<ServiceEvent>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeploymentFacts {
+    pub id: String,
+    pub status: Option<String>,
+    pub task_definition: Option<String>,
+    pub rollout_state: Option<String>,
+    pub rollout_state_reason: Option<String>,
+    pub desired_count: Option<i64>,
+    pub running_count: Option<i64>,
+    pub failed_tasks: Option<i64>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoadBalancerRef {
+    pub target_group_arn: Option<String>,
+    pub container_name: Option<String>,
+    pub container_port: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceEvent {
+    pub at: DateTime<Utc>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TargetGroupFacts {
+    pub arn: String,
+    pub name: Option<String>,
+    pub protocol: Option<String>,
+    pub port: Option<u32>,
+    pub load_balancer_arns: Vec<String>,
+    pub health_check: Option<TargetGroupHealthCheck>,
+    pub targets: Vec<TargetHealthFacts>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TargetGroupHealthCheck {
+    pub protocol: Option<String>,
+    pub path: Option<String>,
+    /// "traffic-port" or a number.
+    pub port: Option<String>,
+    pub interval_seconds: Option<u32>,
+    pub timeout_seconds: Option<u32>,
+    pub healthy_threshold: Option<u32>,
+    pub unhealthy_threshold: Option<u32>,
+    /// Success codes, e.g. "200" or "200-299".
+    pub matcher: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TargetHealthFacts {
+    pub id: String,
+    pub port: Option<u32>,
+    pub state: Option<String>,
+    pub reason: Option<String>,
+    pub description: Option<String>,
+}
+
+/// What DescribeTasks still shows of the stopped task (it keeps it for about an hour).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TaskFacts {
+    pub health_status: Option<String>,
+    pub containers: Vec<ContainerHealthFacts>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContainerHealthFacts {
+    pub name: String,
+    pub health_status: Option<String>,
+}
+
+/// The EC2 container instance the task ran on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HostFacts {
+    pub container_instance_arn: Option<String>,
+    pub ec2_instance_id: Option<String>,
+    pub instance_type: Option<String>,
+    /// ACTIVE, DRAINING, INACTIVE, DEREGISTERING…
+    pub status: Option<String>,
+    pub status_reason: Option<String>,
+    pub agent_connected: Option<bool>,
+}
+
+impl HostFacts {
+    /// t2/t3/t3a/t4g instances earn CPU credits and are throttled to a baseline without them.
+    pub fn is_burstable(&self) -> bool {
+        self.instance_type.as_deref().is_some_and(|t| {
+            let family = t.split('.').next().unwrap_or("");
+            matches!(family, "t2" | "t3" | "t3a" | "t4g")
+        })
+    }
+}
+
+/// Metric series over the evidence window. Utilization series are percentages *of the
+/// allocation* (reservation or limit), never raw host usage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Metrics {
+    /// Task CPU as % of the task's CPU allocation (Container Insights CpuUtilized ÷ CpuReserved).
+    pub task_cpu_pct: Option<Series>,
+    /// Task memory as % of its hard limit (MemoryUtilized ÷ memory limit).
+    pub task_memory_pct: Option<Series>,
+    /// Task memory in MiB (MemoryUtilized).
+    pub task_memory_mib: Option<Series>,
+    /// AWS/ECS service CPUUtilization, Average and Maximum over the service's tasks.
+    pub service_cpu_avg_pct: Option<Series>,
+    pub service_cpu_max_pct: Option<Series>,
+    pub service_memory_avg_pct: Option<Series>,
+    pub service_memory_max_pct: Option<Series>,
+    /// ALB TargetResponseTime in seconds (Average).
+    pub alb_target_response_time_s: Option<Series>,
+    pub alb_unhealthy_hosts: Option<Series>,
+    pub alb_healthy_hosts: Option<Series>,
+    pub alb_target_5xx: Option<Series>,
+    /// EC2 host CPUCreditBalance (burstable instances only).
+    pub host_cpu_credit_balance: Option<Series>,
+    pub host_cpu_pct: Option<Series>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    pub points: Vec<Point>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    pub at: DateTime<Utc>,
+    pub value: f64,
+}
+
+impl Series {
+    pub fn new(points: Vec<Point>) -> Self {
+        let mut points: Vec<Point> = points.into_iter().filter(|p| p.value.is_finite()).collect();
+        points.sort_by_key(|p| p.at);
+        Self { points }
+    }
+
+    /// Points inside `[from, to]`, in time order.
+    pub fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> impl Iterator<Item = &Point> {
+        self.points
+            .iter()
+            .filter(move |p| p.at >= from && p.at <= to && p.value.is_finite())
+    }
+
+    pub fn max_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<f64> {
+        self.between(from, to).map(|p| p.value).reduce(f64::max)
+    }
+
+    pub fn min_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<f64> {
+        self.between(from, to).map(|p| p.value).reduce(f64::min)
+    }
+
+    pub fn mean_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<f64> {
+        let (sum, n) = self
+            .between(from, to)
+            .fold((0.0, 0usize), |(s, n), p| (s + p.value, n + 1));
+        (n > 0).then(|| sum / n as f64)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContainerLogTail {
+    pub container: String,
+    pub log_group: Option<String>,
+    pub log_stream: Option<String>,
+    /// The last lines before the stop, oldest first, already scrubbed of obvious secrets.
+    pub lines: Vec<LogLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub at: Option<DateTime<Utc>>,
+    pub message: String,
+}
+
+/// Another stopped task of the same service, as DescribeTasks reports it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecentStop {
+    pub task_arn: String,
+    pub stopped_at: Option<DateTime<Utc>>,
+    pub stop_code: Option<String>,
+    pub stopped_reason: Option<String>,
+    pub containers: Vec<RecentContainerExit>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecentContainerExit {
+    pub name: String,
+    pub exit_code: Option<i64>,
+    pub reason: Option<String>,
+}
+
+impl Evidence {
+    pub fn is_missing(&self, source: Source) -> bool {
+        self.missing.iter().any(|m| m.source == source)
+    }
+
+    pub fn mark_missing(&mut self, source: Source, reason: impl Into<String>) {
+        self.missing.push(MissingEvidence {
+            source,
+            reason: reason.into(),
+        });
+    }
+
+    /// The container definition of `name`, when the task definition was read.
+    pub fn container_def(&self, name: &str) -> Option<&ContainerDefinitionFacts> {
+        self.task_definition
+            .as_ref()?
+            .containers
+            .iter()
+            .find(|c| c.name == name)
+    }
+}

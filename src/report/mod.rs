@@ -1,0 +1,117 @@
+//! Rendering a diagnosis for people and machines: subject, SMS, plain-text email, and the JSON
+//! archive record. Everything here is pure; publishing and archiving build on it.
+
+mod email;
+mod record;
+pub mod text;
+
+use crate::diagnose::Diagnosis;
+use crate::event::TaskStateChange;
+
+pub use email::{ConsoleLinks, render_email};
+pub use record::{Record, SCHEMA_VERSION};
+
+/// "prod/web" for a service task, "prod/family:batch" for a standalone one.
+pub fn scope_label(event: &TaskStateChange) -> String {
+    let cluster = event.cluster_name();
+    match event.service_name() {
+        Some(s) => format!("{cluster}/{s}"),
+        None => format!("{cluster}/{}", event.family().unwrap_or("task")),
+    }
+}
+
+/// Email subject: ASCII, one line, at most 99 characters.
+pub fn render_subject(event: &TaskStateChange, diagnosis: &Diagnosis) -> String {
+    let head = format!(
+        "[{}] {}: {}",
+        diagnosis.severity.tag(),
+        scope_label(event),
+        diagnosis.cause.label()
+    );
+    let full = if diagnosis.key_fact.is_empty() || diagnosis.key_fact == diagnosis.cause.label() {
+        head
+    } else {
+        format!("{head} - {}", diagnosis.key_fact)
+    };
+    text::truncate_chars(&text::to_ascii_line(&full), text::SUBJECT_MAX)
+}
+
+/// SMS: GSM-7 safe, at most 140 characters. The verdict comes first so a cut loses detail only;
+/// a link is added only when it fits whole.
+pub fn render_sms(event: &TaskStateChange, diagnosis: &Diagnosis, link: Option<&str>) -> String {
+    let scope = text::to_gsm7_line(&scope_label(event));
+    let body = text::to_gsm7_line(&format!(
+        "{} {scope} {}: {}",
+        diagnosis.severity.tag(),
+        diagnosis.cause.label(),
+        diagnosis.key_fact
+    ));
+    let link = link.map(text::to_gsm7_line).filter(|l| !l.is_empty());
+    match link {
+        Some(l) if body.chars().count() + 1 + l.chars().count() <= text::SMS_MAX => {
+            format!("{body} {l}")
+        }
+        _ => text::truncate_chars(&body, text::SMS_MAX),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::{Cause, Severity};
+
+    fn diagnosis(key: &str) -> Diagnosis {
+        Diagnosis {
+            cause: Cause::OomKilled,
+            severity: Severity::Critical,
+            confidence: 0.9,
+            summary: "s".into(),
+            key_fact: key.into(),
+            benign: false,
+            container: None,
+            exit_code: None,
+            repeats: 0,
+            findings: vec![],
+            recommendations: vec![],
+            timeline: vec![],
+            missing: vec![],
+        }
+    }
+
+    fn event(group: &str) -> TaskStateChange {
+        let raw = serde_json::json!({
+            "detail-type": "ECS Task State Change", "source": "aws.ecs",
+            "detail": {"taskArn": "arn:aws:ecs:eu-west-1:1:task/prod/abc", "clusterArn": "arn:aws:ecs:eu-west-1:1:cluster/prod",
+                       "group": group, "lastStatus": "STOPPED"}
+        });
+        match crate::event::from_value(raw) {
+            Ok(crate::event::Incoming::Stopped(e)) => *e,
+            other => panic!("fixture did not parse: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn subject_is_ascii_one_line_and_short() {
+        let long = "x\n".repeat(200) + "—≥日本";
+        let s = render_subject(&event("service:web"), &diagnosis(&long));
+        assert!(s.len() <= SUBJECT_MAX_FOR_TEST);
+        assert!(s.is_ascii());
+        assert!(!s.contains('\n') && !s.contains('\r'));
+        assert!(s.starts_with("[CRIT] prod/web: OOM-killed - x x"));
+    }
+
+    const SUBJECT_MAX_FOR_TEST: usize = 99;
+
+    #[test]
+    fn sms_keeps_the_verdict_and_drops_a_link_that_does_not_fit() {
+        let d = diagnosis("mem 100% of 512MiB, leak +12.0 MiB/min. 3rd in 1h");
+        let e = event("service:web");
+        let with_short = render_sms(&e, &d, Some("https://x.io/a"));
+        assert!(with_short.ends_with("https://x.io/a"), "{with_short}");
+        let long_link = format!("https://example.com/{}", "a".repeat(200));
+        let without = render_sms(&e, &d, Some(&long_link));
+        assert!(!without.contains("https"));
+        assert!(without.starts_with("CRIT prod/web OOM-killed: mem 100% of 512MiB"));
+        assert!(without.chars().count() <= 140);
+    }
+}

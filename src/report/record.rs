@@ -1,0 +1,57 @@
+//! The archive record: one JSON object on one line (Athena's JSON SerDe reads one per line),
+//! carrying the verdict and the redacted evidence so the incident can be diagnosed again later.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::diagnose::Diagnosis;
+use crate::event::TaskStateChange;
+use crate::evidence::Evidence;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub schema_version: u32,
+    pub task_arn: String,
+    pub task_id: String,
+    pub cluster: String,
+    /// Null for a standalone task.
+    pub service: Option<String>,
+    pub family: Option<String>,
+    pub region: Option<String>,
+    pub account: Option<String>,
+    pub stopped_at: Option<DateTime<Utc>>,
+    pub diagnosis: Diagnosis,
+    pub notified: bool,
+    /// The event as parsed: container override commands and environments are already reduced
+    /// to counts, so nothing secret is stored.
+    pub event: TaskStateChange,
+    pub evidence: Evidence,
+}
+
+impl Record {
+    pub fn new(event: &TaskStateChange, evidence: &Evidence, diagnosis: &Diagnosis) -> Self {
+        let d = &event.detail;
+        Self {
+            schema_version: SCHEMA_VERSION,
+            task_arn: d.task_arn.clone(),
+            task_id: event.task_id().to_owned(),
+            cluster: event.cluster_name().to_owned(),
+            service: event.service_name().map(str::to_owned),
+            family: event.family().map(str::to_owned),
+            region: event.region.clone(),
+            account: event.account.clone(),
+            stopped_at: d.stopped_at.or(d.execution_stopped_at).or(event.time),
+            diagnosis: diagnosis.clone(),
+            notified: false,
+            event: event.clone(),
+            evidence: evidence.clone(),
+        }
+    }
+
+    /// One line of JSON; serde_json escapes every line break inside strings.
+    pub fn to_json_line(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(self)
+    }
+}

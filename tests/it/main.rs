@@ -1,0 +1,10 @@
+//! One integration test binary; each module covers one behaviour area.
+
+mod support;
+
+mod cli;
+mod event_model;
+mod properties;
+mod render;
+mod rules;
+mod samples;

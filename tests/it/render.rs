@@ -1,0 +1,122 @@
+//! Renderers keep the channels' limits whatever the diagnosis says.
+
+use ecs_autopsy::report::text::{SMS_MAX, SUBJECT_MAX, is_gsm7_safe};
+use ecs_autopsy::report::{ConsoleLinks, Record, render_email, render_sms, render_subject};
+use ecs_autopsy::{Evidence, diagnose};
+use proptest::prelude::*;
+
+use crate::support::{event_with, evidence, stopped};
+use crate::{event_text, evidence_text};
+
+#[test]
+fn seed_subject_and_sms_carry_the_verdict_and_the_numbers() {
+    let event = stopped(event_text!("cpu_starved_elb_kill_ec2_signup_day"));
+    let ev = evidence(evidence_text!("cpu_starved_elb_kill_ec2_signup_day"));
+    let d = diagnose(&event, &ev);
+    let subject = render_subject(&event, &d);
+    assert_eq!(
+        subject,
+        "[CRIT] prod/judge-api: CPU-starved - CPU 93-100% of 512u 11 min"
+    );
+    let sms = render_sms(&event, &d, None);
+    assert_eq!(
+        sms,
+        "CRIT prod/judge-api CPU-starved: CPU 93-100% of 512u 11 min"
+    );
+}
+
+#[test]
+fn email_has_every_section_and_the_allocation_note() {
+    let event = stopped(event_text!("cpu_starved_elb_kill_ec2_signup_day"));
+    let ev = evidence(evidence_text!("cpu_starved_elb_kill_ec2_signup_day"));
+    let d = diagnose(&event, &ev);
+    let email = render_email(
+        &event,
+        &ev,
+        &d,
+        &ConsoleLinks::for_event(&event),
+        Some("https://report"),
+    );
+    for section in [
+        "WHAT HAPPENED",
+        "EVIDENCE",
+        "WHAT TO DO",
+        "TIMELINE (UTC)",
+        "LAST LOG LINES (api)",
+        "LINKS",
+    ] {
+        assert!(email.contains(section), "missing {section}");
+    }
+    assert!(email.contains("not of the host"));
+    assert!(email.contains("Full report: https://report"));
+    assert!(email.contains("https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/judge-api/events?region=eu-west-1"));
+}
+
+#[test]
+fn record_is_one_line_with_the_contract_fields() {
+    let event = stopped(event_text!("oom_killed_reason_fargate_leak"));
+    let ev = evidence(evidence_text!("oom_killed_reason_fargate_leak"));
+    let d = diagnose(&event, &ev);
+    let line = Record::new(&event, &ev, &d)
+        .to_json_line()
+        .expect("serializes");
+    assert!(!line.contains('\n'));
+    let v: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["cluster"], "prod");
+    assert_eq!(v["service"], "judge-api");
+    assert_eq!(v["notified"], false);
+    assert_eq!(v["diagnosis"]["cause"], "oom_killed");
+    assert_eq!(v["diagnosis"]["severity"], "critical");
+    assert!(
+        v["diagnosis"]["confidence"]
+            .as_f64()
+            .is_some_and(|c| (0.0..=1.0).contains(&c))
+    );
+    assert!(v["diagnosis"]["summary"].is_string());
+    assert!(v["diagnosis"]["evidence"].is_array());
+    assert!(v["diagnosis"]["recommendations"].is_array());
+    assert!(
+        v["task_arn"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("arn:aws:ecs:"))
+    );
+    assert!(v["stopped_at"].is_string());
+    assert!(v["evidence"]["metrics"]["task_memory_pct"]["points"].is_array());
+    let back: Record = serde_json::from_str(&line).expect("a record reads back for replay");
+    assert_eq!(back.diagnosis, d);
+}
+
+#[test]
+fn standalone_record_has_null_service() {
+    let event = stopped(event_text!("app_exited_standalone_job_exit_0"));
+    let d = diagnose(&event, &Evidence::default());
+    let v =
+        serde_json::to_value(Record::new(&event, &Evidence::default(), &d)).expect("serializes");
+    assert!(v["service"].is_null());
+    assert_eq!(v["family"], "nightly-report");
+}
+
+proptest! {
+    #[test]
+    fn subject_and_sms_hold_their_limits_for_any_names_and_reasons(
+        cluster in "\\PC{0,120}",
+        service in "\\PC{0,120}",
+        reason in "\\PC{0,400}",
+    ) {
+        let event = event_with(serde_json::json!({
+            "clusterArn": format!("arn:aws:ecs:eu-west-1:1:cluster/{cluster}"),
+            "group": format!("service:{service}"),
+            "stopCode": "UserInitiated",
+            "stoppedReason": reason,
+        }));
+        let d = diagnose(&event, &Evidence::default());
+        let subject = render_subject(&event, &d);
+        prop_assert!(subject.len() <= SUBJECT_MAX);
+        prop_assert!(subject.is_ascii());
+        prop_assert!(!subject.contains(['\n', '\r']));
+        let sms = render_sms(&event, &d, Some("https://x.example/a"));
+        prop_assert!(sms.chars().count() <= SMS_MAX);
+        prop_assert!(sms.chars().all(is_gsm7_safe), "{}", sms);
+    }
+}

@@ -1,0 +1,97 @@
+//! Fixtures from events/ and small builders for evidence.
+
+use chrono::{DateTime, Duration, Utc};
+use ecs_autopsy::event::{Incoming, TaskStateChange, parse_event};
+use ecs_autopsy::evidence::{Evidence, Point, Series};
+
+/// The text of events/NAME.json and, when present, events/NAME.evidence.json.
+#[macro_export]
+macro_rules! event_text {
+    ($name:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/events/",
+            $name,
+            ".json"
+        ))
+    };
+}
+
+#[macro_export]
+macro_rules! evidence_text {
+    ($name:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/events/",
+            $name,
+            ".evidence.json"
+        ))
+    };
+}
+
+pub fn stopped(text: &str) -> TaskStateChange {
+    match parse_event(text) {
+        Ok(Incoming::Stopped(e)) => *e,
+        other => panic!("expected a stopped task, got {other:?}"),
+    }
+}
+
+pub fn evidence(text: &str) -> Evidence {
+    serde_json::from_str(text).expect("evidence fixture parses")
+}
+
+/// A per-minute series ending at `end`, oldest value first.
+pub fn series_ending(end: DateTime<Utc>, values: &[f64]) -> Series {
+    let n = values.len() as i64;
+    Series::new(
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Point {
+                at: end - Duration::minutes(n - 1 - i as i64),
+                value: *v,
+            })
+            .collect(),
+    )
+}
+
+/// A minimal stopped event built from JSON detail fields merged over sane defaults.
+pub fn event_with(detail: serde_json::Value) -> TaskStateChange {
+    let mut base = serde_json::json!({
+        "taskArn": "arn:aws:ecs:eu-west-1:123456789012:task/prod/0123456789abcdef0123456789abcdef",
+        "clusterArn": "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
+        "taskDefinitionArn": "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:7",
+        "group": "service:web",
+        "launchType": "FARGATE",
+        "cpu": "512",
+        "memory": "1024",
+        "lastStatus": "STOPPED",
+        "desiredStatus": "STOPPED",
+        "createdAt": "2026-10-01T10:00:00Z",
+        "startedAt": "2026-10-01T10:00:30Z",
+        "stoppingAt": "2026-10-01T12:00:00Z",
+        "stoppedAt": "2026-10-01T12:00:31Z",
+        "containers": [{"name": "web", "lastStatus": "STOPPED"}]
+    });
+    if let (Some(b), Some(d)) = (base.as_object_mut(), detail.as_object()) {
+        for (k, v) in d {
+            b.insert(k.clone(), v.clone());
+        }
+    }
+    let envelope = serde_json::json!({
+        "version": "0", "id": "e1", "detail-type": "ECS Task State Change", "source": "aws.ecs",
+        "account": "123456789012", "time": "2026-10-01T12:00:32Z", "region": "eu-west-1",
+        "resources": [], "detail": base
+    });
+    stopped(&envelope.to_string())
+}
+
+/// When ECS began stopping the task in [`event_with`]'s defaults.
+pub fn kill_time() -> DateTime<Utc> {
+    "2026-10-01T12:00:00Z".parse().expect("valid time")
+}
+
+/// When the task stopped in [`event_with`]'s defaults.
+pub fn stop_time() -> DateTime<Utc> {
+    "2026-10-01T12:00:31Z".parse().expect("valid time")
+}
