@@ -110,148 +110,103 @@ open_enum!(
 );
 
 /// The EventBridge envelope. `detail` stays raw until the envelope says what it is.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
 pub struct Envelope {
-    #[serde(default)]
     pub version: Option<String>,
-    #[serde(default)]
     pub id: Option<String>,
-    #[serde(default)]
     pub detail_type: Option<String>,
-    #[serde(default)]
     pub source: Option<String>,
-    #[serde(default)]
     pub account: Option<String>,
-    #[serde(default)]
     pub time: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub region: Option<String>,
-    #[serde(default)]
     pub resources: Vec<String>,
-    #[serde(default)]
     pub detail: serde_json::Value,
 }
 
 /// A parsed ECS Task State Change event: the envelope's metadata and the typed detail.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
 pub struct TaskStateChange {
-    #[serde(default)]
     pub id: Option<String>,
-    #[serde(default)]
     pub account: Option<String>,
-    #[serde(default)]
     pub region: Option<String>,
-    #[serde(default)]
     pub time: Option<DateTime<Utc>>,
     pub detail: TaskDetail,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct TaskDetail {
     pub task_arn: String,
-    #[serde(default)]
     pub cluster_arn: Option<String>,
-    #[serde(default)]
     pub task_definition_arn: Option<String>,
-    #[serde(default)]
     pub container_instance_arn: Option<String>,
-    #[serde(default)]
     pub group: Option<String>,
-    #[serde(default)]
     pub started_by: Option<String>,
-    #[serde(default)]
     pub launch_type: Option<LaunchType>,
-    #[serde(default)]
     pub capacity_provider_name: Option<String>,
-    #[serde(default)]
     pub availability_zone: Option<String>,
-    #[serde(default)]
     pub platform_version: Option<String>,
-    #[serde(default)]
     pub platform_family: Option<String>,
-    #[serde(default)]
     pub attributes: Vec<Attribute>,
-    #[serde(default, deserialize_with = "lenient_u32")]
+    #[serde(deserialize_with = "lenient_u32")]
     pub cpu: Option<u32>,
-    #[serde(default, deserialize_with = "lenient_u32")]
+    #[serde(deserialize_with = "lenient_u32")]
     pub memory: Option<u32>,
-    #[serde(default)]
     pub overrides: Option<Overrides>,
-    #[serde(default)]
     pub desired_status: Option<Status>,
-    #[serde(default)]
     pub last_status: Option<Status>,
-    #[serde(default)]
     pub connectivity: Option<Connectivity>,
-    #[serde(default)]
     pub stop_code: Option<StopCode>,
-    #[serde(default)]
     pub stopped_reason: Option<String>,
-    #[serde(default)]
     pub version: Option<i64>,
-    #[serde(default)]
     pub created_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub connectivity_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub pull_started_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub pull_stopped_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub started_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub stopping_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub execution_stopped_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub stopped_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub updated_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub attachments: Vec<Attachment>,
-    #[serde(default)]
     pub containers: Vec<Container>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Attribute {
     pub name: String,
-    #[serde(default)]
     pub value: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Overrides {
-    #[serde(default)]
     pub container_overrides: Vec<ContainerOverride>,
-    #[serde(default, deserialize_with = "lenient_u32")]
+    #[serde(deserialize_with = "lenient_u32")]
     pub cpu: Option<u32>,
-    #[serde(default, deserialize_with = "lenient_u32")]
+    #[serde(deserialize_with = "lenient_u32")]
     pub memory: Option<u32>,
 }
 
 /// A container override. `command` and `environment` may carry secrets: only their size is kept.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ContainerOverride {
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Redacted::is_empty")]
+    #[serde(skip_serializing_if = "Redacted::is_empty")]
     pub command: Redacted,
-    #[serde(default, skip_serializing_if = "Redacted::is_empty")]
+    #[serde(skip_serializing_if = "Redacted::is_empty")]
     pub environment: Redacted,
-    #[serde(default, skip_serializing_if = "Redacted::is_empty")]
+    #[serde(skip_serializing_if = "Redacted::is_empty")]
     pub environment_files: Redacted,
-    #[serde(default, deserialize_with = "lenient_u32")]
+    #[serde(deserialize_with = "lenient_u32")]
     pub cpu: Option<u32>,
-    #[serde(default, deserialize_with = "lenient_u32")]
+    #[serde(deserialize_with = "lenient_u32")]
     pub memory: Option<u32>,
-    #[serde(default, deserialize_with = "lenient_u32")]
+    #[serde(deserialize_with = "lenient_u32")]
     pub memory_reservation: Option<u32>,
 }
 
@@ -299,72 +254,52 @@ impl<'de> Deserialize<'de> for Redacted {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Attachment {
-    #[serde(default)]
     pub id: Option<String>,
-    #[serde(default, rename = "type")]
+    #[serde(rename = "type")]
     pub kind: Option<String>,
-    #[serde(default)]
     pub status: Option<String>,
-    #[serde(default)]
     pub details: Vec<Attribute>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Container {
-    #[serde(default)]
     pub container_arn: Option<String>,
     pub name: String,
-    #[serde(default)]
     pub image: Option<String>,
-    #[serde(default)]
     pub image_digest: Option<String>,
-    #[serde(default)]
     pub runtime_id: Option<String>,
-    #[serde(default)]
     pub last_status: Option<Status>,
-    #[serde(default)]
     pub exit_code: Option<i64>,
-    #[serde(default)]
     pub reason: Option<String>,
-    #[serde(default, deserialize_with = "lenient_u32")]
+    #[serde(deserialize_with = "lenient_u32")]
     pub cpu: Option<u32>,
-    #[serde(default, deserialize_with = "lenient_u32")]
+    #[serde(deserialize_with = "lenient_u32")]
     pub memory: Option<u32>,
-    #[serde(default, deserialize_with = "lenient_u32")]
+    #[serde(deserialize_with = "lenient_u32")]
     pub memory_reservation: Option<u32>,
-    #[serde(default)]
     pub health_status: Option<String>,
-    #[serde(default)]
     pub network_bindings: Vec<NetworkBinding>,
-    #[serde(default)]
     pub network_interfaces: Vec<NetworkInterface>,
-    #[serde(default)]
     pub gpu_ids: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct NetworkBinding {
-    #[serde(default)]
     pub bind_ip: Option<String>,
-    #[serde(default)]
     pub container_port: Option<u32>,
-    #[serde(default)]
     pub host_port: Option<u32>,
-    #[serde(default)]
     pub protocol: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct NetworkInterface {
-    #[serde(default)]
     pub attachment_id: Option<String>,
-    #[serde(default)]
     pub private_ipv4_address: Option<String>,
 }
 

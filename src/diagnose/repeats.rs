@@ -18,64 +18,25 @@ pub const CRASH_LOOP_MIN: u32 = 2;
 pub fn classify_recent(stop: &RecentStop) -> Cause {
     let detail = TaskDetail {
         task_arn: stop.task_arn.clone(),
-        cluster_arn: None,
-        task_definition_arn: None,
-        container_instance_arn: None,
-        group: None,
-        started_by: None,
-        launch_type: None,
-        capacity_provider_name: None,
-        availability_zone: None,
-        platform_version: None,
-        platform_family: None,
-        attributes: Vec::new(),
-        cpu: None,
-        memory: None,
-        overrides: None,
-        desired_status: None,
-        last_status: None,
-        connectivity: None,
         stop_code: stop.stop_code.clone().map(StopCode::from),
         stopped_reason: stop.stopped_reason.clone(),
-        version: None,
-        created_at: None,
-        connectivity_at: None,
-        pull_started_at: None,
-        pull_stopped_at: None,
-        started_at: None,
-        stopping_at: None,
-        execution_stopped_at: None,
         stopped_at: stop.stopped_at,
-        updated_at: None,
-        attachments: Vec::new(),
         containers: stop
             .containers
             .iter()
             .map(|c| Container {
-                container_arn: None,
                 name: c.name.clone(),
-                image: None,
-                image_digest: None,
-                runtime_id: None,
-                last_status: None,
                 exit_code: c.exit_code,
                 reason: c.reason.clone(),
-                cpu: None,
-                memory: None,
-                memory_reservation: None,
-                health_status: None,
-                network_bindings: Vec::new(),
-                network_interfaces: Vec::new(),
-                gpu_ids: Vec::new(),
+                ..Container::default()
             })
             .collect(),
+        ..TaskDetail::default()
     };
     let event = TaskStateChange {
-        id: None,
-        account: None,
-        region: None,
         time: stop.stopped_at,
         detail,
+        ..TaskStateChange::default()
     };
     let evidence = Evidence::default();
     let ctx = Context::new(&event, &evidence);
