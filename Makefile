@@ -3,15 +3,29 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 CARGO ?= cargo
+PYTHON ?= python3
+VENV := .venv
+SANDBOX_READY := $(VENV)/.installed
 CLI := target/debug/ecs-autopsy
 EVENTS := $(sort $(filter-out %.evidence.json,$(wildcard events/*.json)))
 
-.PHONY: test demo bench lint fmt-check clippy unit build events
+.PHONY: test demo bench fmt-check clippy build events sandbox
 
-## test: format check, clippy (warnings are errors), then every test.
-test: fmt-check clippy
+## test: format check, clippy (warnings are errors), then every test (the integration tests
+## start the AWS emulator from the local venv).
+test: fmt-check clippy $(SANDBOX_READY)
 	$(CARGO) test --all-targets
 	@echo "make test: all checks passed"
+
+## The AWS emulator (moto, pinned with its dependencies) in a local venv.
+$(SANDBOX_READY): tests/sandbox/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/sandbox/requirements.txt
+	touch $@
+
+## sandbox: run the seeded emulator in the foreground (prints its endpoint and event files).
+sandbox: $(SANDBOX_READY)
+	$(VENV)/bin/python tests/sandbox/sandbox.py --out target/sandbox
 
 fmt-check:
 	$(CARGO) fmt --all -- --check

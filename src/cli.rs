@@ -7,7 +7,10 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{EventError, InputError};
 use crate::event::{Incoming, TaskStateChange, parse_event};
-use crate::evidence::Evidence;
+use std::time::Duration;
+
+use crate::evidence::{Evidence, Source};
+use crate::gather::{Clients, Settings, fetch_task_event, gather};
 use crate::report::{ConsoleLinks, Record, render_email, render_sms, render_subject};
 use crate::{Diagnosis, diagnose};
 
@@ -35,6 +38,46 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Gather evidence from AWS (or an emulator via AWS_ENDPOINT_URL) for an event and diagnose it.
+    Diagnose {
+        /// An EventBridge "ECS Task State Change" event (JSON).
+        #[arg(long)]
+        event: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        gather: GatherArgs,
+    },
+    /// Diagnose a task that stopped within the last hour, by cluster and task id or ARN.
+    Task {
+        #[arg(long)]
+        cluster: String,
+        #[arg(long)]
+        task: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        gather: GatherArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct GatherArgs {
+    /// Minutes of evidence before the stop.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub lookback_minutes: u32,
+    /// Seconds gathering may take before a partial diagnosis is printed.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=900))]
+    pub timeout_seconds: u64,
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Gather(#[from] crate::error::GatherError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -126,12 +169,83 @@ pub fn render(
 }
 
 /// Runs a parsed command line and returns what to print.
-pub fn run(cli: Cli) -> Result<String, InputError> {
+pub async fn run(cli: Cli) -> Result<String, CliError> {
     match cli.command {
         Command::Explain {
             event,
             evidence,
             format,
-        } => explain(&event, evidence.as_deref(), format),
+        } => Ok(explain(&event, evidence.as_deref(), format)?),
+        Command::Diagnose {
+            event,
+            format,
+            gather,
+        } => {
+            let event = read_stopped_event(&event)?;
+            let clients = Clients::new(&load_aws_config().await);
+            Ok(gather_and_render(&clients, &event, gather, format).await)
+        }
+        Command::Task {
+            cluster,
+            task,
+            format,
+            gather,
+        } => {
+            let clients = Clients::new(&load_aws_config().await);
+            let settings = Settings::new(
+                gather.lookback_minutes,
+                Duration::from_secs(gather.timeout_seconds),
+            );
+            let event = fetch_task_event(&clients, &cluster, &task, &settings).await?;
+            Ok(gather_and_render(&clients, &event, gather, format).await)
+        }
+    }
+}
+
+/// The SDK's own configuration chain: AWS_REGION, AWS_ENDPOINT_URL, profiles, credentials.
+pub async fn load_aws_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}
+
+async fn gather_and_render(
+    clients: &Clients,
+    event: &TaskStateChange,
+    args: GatherArgs,
+    format: Format,
+) -> String {
+    let settings = Settings::new(
+        args.lookback_minutes,
+        Duration::from_secs(args.timeout_seconds),
+    );
+    let evidence = gather(clients, event, &settings).await;
+    report_progress(&evidence);
+    let diagnosis = diagnose(event, &evidence);
+    render(event, &evidence, &diagnosis, format)
+}
+
+/// One line per evidence source on a terminal; nothing when stderr is piped.
+fn report_progress(evidence: &Evidence) {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return;
+    }
+    let present = [
+        (Source::TaskDefinition, evidence.task_definition.is_some()),
+        (Source::Service, evidence.service.is_some()),
+        (Source::TargetHealth, evidence.target_groups.is_some()),
+        (Source::Task, evidence.task.is_some()),
+        (Source::Host, evidence.host.is_some()),
+        (Source::Metrics, evidence.metrics.is_some()),
+        (Source::Logs, evidence.logs.is_some()),
+        (Source::RecentStops, evidence.recent_stops.is_some()),
+    ];
+    for (source, got) in present {
+        match evidence.missing.iter().find(|m| m.source == source) {
+            Some(m) => eprintln!("  ✗ {:<20} {}", source.label(), m.reason),
+            None if got => eprintln!("  ✓ {}", source.label()),
+            None => eprintln!("  · {:<20} not applicable", source.label()),
+        }
     }
 }

@@ -12,4 +12,5 @@ pub use diagnose::{Cause, Diagnosis, Severity, diagnose};
 pub use event::{Incoming, TaskStateChange, parse_event};
 pub use evidence::Evidence;
 pub mod cli;
+pub mod gather;
 pub mod report;

@@ -3,9 +3,10 @@
 use clap::Parser;
 use ecs_autopsy::cli::{Cli, run};
 
-fn main() -> std::process::ExitCode {
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    match run(cli).await {
         Ok(out) => {
             println!("{out}");
             std::process::ExitCode::SUCCESS

@@ -4,7 +4,9 @@ mod support;
 
 mod cli;
 mod event_model;
+mod gather;
 mod properties;
 mod render;
 mod rules;
 mod samples;
+mod sandbox;

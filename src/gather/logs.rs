@@ -1,0 +1,150 @@
+//! CloudWatch Logs: the last lines of each essential container's awslogs stream
+//! (`<prefix>/<container>/<task-id>`), scrubbed, and the task's Container Insights performance
+//! records (per-task ratios even without enhanced metrics).
+
+use futures_util::future::join_all;
+
+use crate::error::GatherError;
+use crate::event::TaskStateChange;
+use crate::evidence::{ContainerLogTail, LogLine, TaskDefinitionFacts};
+
+use super::scrub::scrub;
+use super::{Clients, LOG_TAIL_LINES, Settings, call};
+
+pub async fn tails(
+    clients: &Clients,
+    event: &TaskStateChange,
+    td: Option<&TaskDefinitionFacts>,
+    settings: &Settings,
+) -> Result<Option<Vec<ContainerLogTail>>, GatherError> {
+    let Some(td) = td else { return Ok(None) };
+    let task_id = event.task_id();
+    let end_ms = event
+        .detail
+        .stopped_at
+        .or(event.time)
+        .map(|t| (t + chrono::Duration::minutes(1)).timestamp_millis());
+    let wanted: Vec<(String, String, String)> = td
+        .containers
+        .iter()
+        .filter(|c| c.essential)
+        .filter_map(|c| {
+            let log = c.log.as_ref().filter(|l| l.driver == "awslogs")?;
+            let group = log.group.clone()?;
+            let prefix = log.stream_prefix.clone()?;
+            Some((
+                c.name.clone(),
+                group,
+                format!("{prefix}/{}/{task_id}", c.name),
+            ))
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let results = join_all(wanted.iter().map(|(_, group, stream)| {
+        let mut req = clients
+            .logs
+            .get_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .start_from_head(false)
+            .limit(LOG_TAIL_LINES);
+        if let Some(end) = end_ms {
+            req = req.end_time(end);
+        }
+        call("GetLogEvents", settings, req.send())
+    }))
+    .await;
+    let mut out = Vec::new();
+    let mut first_error = None;
+    for ((container, group, stream), result) in wanted.into_iter().zip(results) {
+        match result {
+            Ok(page) => out.push(ContainerLogTail {
+                container,
+                log_group: Some(group),
+                log_stream: Some(stream),
+                lines: page
+                    .events()
+                    .iter()
+                    .map(|e| LogLine {
+                        at: e
+                            .timestamp()
+                            .and_then(chrono::DateTime::from_timestamp_millis),
+                        message: scrub(e.message().unwrap_or_default().trim_end()),
+                    })
+                    .collect(),
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, %stream, "log tail unavailable");
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match (out.is_empty(), first_error) {
+        (true, Some(e)) => Err(e),
+        _ => Ok(Some(out)),
+    }
+}
+
+/// One Container Insights performance record of type Task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerfRecord {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub cpu_utilized: f64,
+    pub cpu_reserved: f64,
+    pub memory_utilized: f64,
+    pub memory_reserved: f64,
+}
+
+pub async fn performance_records(
+    clients: &Clients,
+    event: &TaskStateChange,
+    settings: &Settings,
+) -> Result<Option<Vec<PerfRecord>>, GatherError> {
+    let Some(stop) = event.detail.stopped_at.or(event.time) else {
+        return Ok(None);
+    };
+    let group = format!(
+        "/aws/ecs/containerinsights/{}/performance",
+        event.cluster_name()
+    );
+    let start = stop - chrono::Duration::minutes(i64::from(settings.lookback_minutes));
+    let task_id = event.task_id();
+    let out = call(
+        "FilterLogEvents",
+        settings,
+        clients
+            .logs
+            .filter_log_events()
+            .log_group_name(&group)
+            .filter_pattern(format!("\"{task_id}\""))
+            .start_time(start.timestamp_millis())
+            .end_time((stop + chrono::Duration::minutes(2)).timestamp_millis())
+            .limit(500)
+            .send(),
+    )
+    .await?;
+    let records = out
+        .events()
+        .iter()
+        .filter_map(|e| parse_perf(e.message()?, task_id))
+        .collect();
+    Ok(Some(records))
+}
+
+fn parse_perf(message: &str, task_id: &str) -> Option<PerfRecord> {
+    let v: serde_json::Value = serde_json::from_str(message).ok()?;
+    if v.get("Type")?.as_str()? != "Task" || v.get("TaskId")?.as_str()? != task_id {
+        return None;
+    }
+    let num = |k: &str| v.get(k).and_then(serde_json::Value::as_f64);
+    let ts = v.get("Timestamp")?.as_i64()?;
+    Some(PerfRecord {
+        at: chrono::DateTime::from_timestamp_millis(ts)?,
+        cpu_utilized: num("CpuUtilized")?,
+        cpu_reserved: num("CpuReserved")?,
+        memory_utilized: num("MemoryUtilized")?,
+        memory_reserved: num("MemoryReserved")?,
+    })
+}

@@ -1,0 +1,453 @@
+//! CloudWatch: every series in ONE GetMetricData call (paginated), turned into shares of the
+//! allocation.
+//!
+//! | series | namespace / metric | dimensions | stat |
+//! |---|---|---|---|
+//! | service CPU/memory | AWS/ECS CPUUtilization, MemoryUtilization | ClusterName, ServiceName | Average and Maximum |
+//! | task CPU/memory | ECS/ContainerInsights CpuUtilized ÷ CpuReserved, MemoryUtilized | ClusterName, TaskDefinitionFamily, TaskId (enhanced) | Average |
+//! | service / family | ECS/ContainerInsights CpuUtilized ÷ CpuReserved | ClusterName + ServiceName, or + TaskDefinitionFamily | Average (fallback for the service Average) |
+//! | ALB | AWS/ApplicationELB TargetResponseTime, UnHealthyHostCount, HealthyHostCount, HTTPCode_Target_5XX_Count | TargetGroup, LoadBalancer | Average, Maximum, Minimum, Sum |
+//! | host | AWS/EC2 CPUCreditBalance (burstable only), CPUUtilization | InstanceId | Minimum, Average |
+
+use std::collections::HashMap;
+
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+use chrono::{DateTime, Duration, DurationRound, Utc};
+
+use crate::error::GatherError;
+use crate::event::TaskStateChange;
+use crate::evidence::{Evidence, Metrics, Point, Series};
+
+use super::ecs::to_chrono;
+use super::logs::PerfRecord;
+use super::{Clients, Settings, call};
+
+const PERIOD_S: i32 = 60;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Slot {
+    SvcCpuAvg,
+    SvcCpuMax,
+    SvcMemAvg,
+    SvcMemMax,
+    TaskCpuUsed,
+    TaskCpuReserved,
+    TaskMemUsed,
+    TaskMemReserved,
+    GroupCpuUsed,
+    GroupCpuReserved,
+    AlbResponseTime,
+    AlbUnhealthy,
+    AlbHealthy,
+    Alb5xx,
+    HostCredits,
+    HostCpu,
+}
+
+struct Query {
+    slot: Slot,
+    namespace: &'static str,
+    metric: &'static str,
+    dims: Vec<(&'static str, String)>,
+    stat: &'static str,
+}
+
+fn queries(event: &TaskStateChange, evidence: &Evidence) -> Vec<Query> {
+    let cluster = event.cluster_name().to_owned();
+    let mut q = Vec::new();
+    let mut add = |slot, namespace, metric, dims: Vec<(&'static str, String)>, stat| {
+        q.push(Query {
+            slot,
+            namespace,
+            metric,
+            dims,
+            stat,
+        })
+    };
+    if let Some(service) = event.service_name() {
+        let dims = || {
+            vec![
+                ("ClusterName", cluster.clone()),
+                ("ServiceName", service.to_owned()),
+            ]
+        };
+        add(
+            Slot::SvcCpuAvg,
+            "AWS/ECS",
+            "CPUUtilization",
+            dims(),
+            "Average",
+        );
+        add(
+            Slot::SvcCpuMax,
+            "AWS/ECS",
+            "CPUUtilization",
+            dims(),
+            "Maximum",
+        );
+        add(
+            Slot::SvcMemAvg,
+            "AWS/ECS",
+            "MemoryUtilization",
+            dims(),
+            "Average",
+        );
+        add(
+            Slot::SvcMemMax,
+            "AWS/ECS",
+            "MemoryUtilization",
+            dims(),
+            "Maximum",
+        );
+        add(
+            Slot::GroupCpuUsed,
+            "ECS/ContainerInsights",
+            "CpuUtilized",
+            dims(),
+            "Average",
+        );
+        add(
+            Slot::GroupCpuReserved,
+            "ECS/ContainerInsights",
+            "CpuReserved",
+            dims(),
+            "Average",
+        );
+    } else if let Some(family) = event.family() {
+        let dims = || {
+            vec![
+                ("ClusterName", cluster.clone()),
+                ("TaskDefinitionFamily", family.to_owned()),
+            ]
+        };
+        add(
+            Slot::GroupCpuUsed,
+            "ECS/ContainerInsights",
+            "CpuUtilized",
+            dims(),
+            "Average",
+        );
+        add(
+            Slot::GroupCpuReserved,
+            "ECS/ContainerInsights",
+            "CpuReserved",
+            dims(),
+            "Average",
+        );
+    }
+    if let Some(family) = event.family() {
+        let dims = || {
+            vec![
+                ("ClusterName", cluster.clone()),
+                ("TaskDefinitionFamily", family.to_owned()),
+                ("TaskId", event.task_id().to_owned()),
+            ]
+        };
+        add(
+            Slot::TaskCpuUsed,
+            "ECS/ContainerInsights",
+            "CpuUtilized",
+            dims(),
+            "Average",
+        );
+        add(
+            Slot::TaskCpuReserved,
+            "ECS/ContainerInsights",
+            "CpuReserved",
+            dims(),
+            "Average",
+        );
+        add(
+            Slot::TaskMemUsed,
+            "ECS/ContainerInsights",
+            "MemoryUtilized",
+            dims(),
+            "Maximum",
+        );
+        add(
+            Slot::TaskMemReserved,
+            "ECS/ContainerInsights",
+            "MemoryReserved",
+            dims(),
+            "Average",
+        );
+    }
+    if let Some((tg, lb)) = alb_dimensions(evidence) {
+        let dims = || vec![("TargetGroup", tg.clone()), ("LoadBalancer", lb.clone())];
+        add(
+            Slot::AlbResponseTime,
+            "AWS/ApplicationELB",
+            "TargetResponseTime",
+            dims(),
+            "Average",
+        );
+        add(
+            Slot::AlbUnhealthy,
+            "AWS/ApplicationELB",
+            "UnHealthyHostCount",
+            dims(),
+            "Maximum",
+        );
+        add(
+            Slot::AlbHealthy,
+            "AWS/ApplicationELB",
+            "HealthyHostCount",
+            dims(),
+            "Minimum",
+        );
+        add(
+            Slot::Alb5xx,
+            "AWS/ApplicationELB",
+            "HTTPCode_Target_5XX_Count",
+            dims(),
+            "Sum",
+        );
+    }
+    if let Some(host) = evidence.host.as_ref()
+        && let Some(id) = host.ec2_instance_id.clone()
+    {
+        let dims = || vec![("InstanceId", id.clone())];
+        if host.is_burstable() {
+            add(
+                Slot::HostCredits,
+                "AWS/EC2",
+                "CPUCreditBalance",
+                dims(),
+                "Minimum",
+            );
+        }
+        add(
+            Slot::HostCpu,
+            "AWS/EC2",
+            "CPUUtilization",
+            dims(),
+            "Average",
+        );
+    }
+    q
+}
+
+/// "arn:…:targetgroup/web/abc" → "targetgroup/web/abc"; "arn:…:loadbalancer/app/x/y" → "app/x/y".
+fn alb_dimensions(evidence: &Evidence) -> Option<(String, String)> {
+    let tg = evidence.target_groups.as_ref()?.first()?;
+    let tg_dim = tg.arn.rsplit(':').next()?.to_owned();
+    let lb = tg.load_balancer_arns.first()?;
+    let lb_dim = lb.split_once(":loadbalancer/")?.1.to_owned();
+    Some((tg_dim, lb_dim))
+}
+
+fn to_smithy(t: DateTime<Utc>) -> aws_smithy_types::DateTime {
+    aws_smithy_types::DateTime::from_secs(t.timestamp())
+}
+
+pub async fn fetch(
+    clients: &Clients,
+    event: &TaskStateChange,
+    evidence: &Evidence,
+    settings: &Settings,
+) -> Result<Metrics, GatherError> {
+    let Some(stop) = event.detail.stopped_at.or(event.time) else {
+        return Ok(Metrics::default());
+    };
+    let queries = queries(event, evidence);
+    if queries.is_empty() {
+        return Ok(Metrics::default());
+    }
+    let start = (stop - Duration::minutes(i64::from(settings.lookback_minutes)))
+        .duration_trunc(Duration::minutes(1))
+        .unwrap_or(stop);
+    let end = stop + Duration::minutes(2);
+
+    let mut built = Vec::with_capacity(queries.len());
+    let mut ids: HashMap<String, Slot> = HashMap::new();
+    for (i, q) in queries.iter().enumerate() {
+        let id = format!("q{i}");
+        let metric = Metric::builder()
+            .namespace(q.namespace)
+            .metric_name(q.metric)
+            .set_dimensions(Some(
+                q.dims
+                    .iter()
+                    .map(|(n, v)| Dimension::builder().name(*n).value(v).build())
+                    .collect(),
+            ))
+            .build();
+        let stat = MetricStat::builder()
+            .metric(metric)
+            .period(PERIOD_S)
+            .stat(q.stat)
+            .build();
+        built.push(
+            MetricDataQuery::builder()
+                .id(&id)
+                .metric_stat(stat)
+                .return_data(true)
+                .build(),
+        );
+        ids.insert(id, q.slot);
+    }
+
+    let mut raw: HashMap<Slot, Vec<Point>> = HashMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = call(
+            "GetMetricData",
+            settings,
+            clients
+                .cloudwatch
+                .get_metric_data()
+                .set_metric_data_queries(Some(built.clone()))
+                .start_time(to_smithy(start))
+                .end_time(to_smithy(end))
+                .set_next_token(token.clone())
+                .send(),
+        )
+        .await?;
+        for r in out.metric_data_results() {
+            let Some(slot) = r.id().and_then(|id| ids.get(id)) else {
+                continue;
+            };
+            let points = raw.entry(*slot).or_default();
+            for (t, v) in r.timestamps().iter().zip(r.values()) {
+                if let Some(at) = to_chrono(t) {
+                    points.push(Point { at, value: *v });
+                }
+            }
+        }
+        token = out.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(assemble(raw, evidence))
+}
+
+fn series(raw: &HashMap<Slot, Vec<Point>>, slot: Slot) -> Option<Series> {
+    raw.get(&slot)
+        .filter(|p| !p.is_empty())
+        .map(|p| Series::new(p.clone()))
+}
+
+/// `used ÷ reserved × 100`, joined on timestamps.
+fn ratio(used: Option<&Series>, reserved: Option<&Series>) -> Option<Series> {
+    let (used, reserved) = (used?, reserved?);
+    let by_time: HashMap<DateTime<Utc>, f64> =
+        reserved.points.iter().map(|p| (p.at, p.value)).collect();
+    let points: Vec<Point> = used
+        .points
+        .iter()
+        .filter_map(|p| {
+            let r = *by_time.get(&p.at)?;
+            (r > 0.0).then(|| Point {
+                at: p.at,
+                value: p.value / r * 100.0,
+            })
+        })
+        .collect();
+    (!points.is_empty()).then(|| Series::new(points))
+}
+
+fn scaled(series: &Series, factor: f64) -> Series {
+    Series::new(
+        series
+            .points
+            .iter()
+            .map(|p| Point {
+                at: p.at,
+                value: p.value * factor,
+            })
+            .collect(),
+    )
+}
+
+/// The memory the kernel enforces for the whole task, when the task definition says.
+fn hard_memory_limit(evidence: &Evidence) -> Option<f64> {
+    let td = evidence.task_definition.as_ref()?;
+    if let Some(m) = td.memory {
+        return Some(f64::from(m));
+    }
+    let sum: u32 = td.containers.iter().filter_map(|c| c.memory).sum();
+    (sum > 0).then_some(f64::from(sum))
+}
+
+fn assemble(raw: HashMap<Slot, Vec<Point>>, evidence: &Evidence) -> Metrics {
+    let task_cpu = ratio(
+        series(&raw, Slot::TaskCpuUsed).as_ref(),
+        series(&raw, Slot::TaskCpuReserved).as_ref(),
+    );
+    let mem_used = series(&raw, Slot::TaskMemUsed);
+    let task_mem_pct = match (mem_used.as_ref(), hard_memory_limit(evidence)) {
+        (Some(used), Some(limit)) => Some(scaled(used, 100.0 / limit)),
+        (used, None) => ratio(used, series(&raw, Slot::TaskMemReserved).as_ref()),
+        (None, _) => None,
+    };
+    let group_cpu = ratio(
+        series(&raw, Slot::GroupCpuUsed).as_ref(),
+        series(&raw, Slot::GroupCpuReserved).as_ref(),
+    );
+    Metrics {
+        task_cpu_pct: task_cpu,
+        task_memory_pct: task_mem_pct,
+        task_memory_mib: mem_used,
+        service_cpu_avg_pct: series(&raw, Slot::SvcCpuAvg).or(group_cpu),
+        service_cpu_max_pct: series(&raw, Slot::SvcCpuMax),
+        service_memory_avg_pct: series(&raw, Slot::SvcMemAvg),
+        service_memory_max_pct: series(&raw, Slot::SvcMemMax),
+        alb_target_response_time_s: series(&raw, Slot::AlbResponseTime),
+        alb_unhealthy_hosts: series(&raw, Slot::AlbUnhealthy),
+        alb_healthy_hosts: series(&raw, Slot::AlbHealthy),
+        alb_target_5xx: series(&raw, Slot::Alb5xx),
+        host_cpu_credit_balance: series(&raw, Slot::HostCredits),
+        host_cpu_pct: series(&raw, Slot::HostCpu),
+    }
+}
+
+/// Without enhanced metrics, the performance log still gives per-task ratios.
+pub fn fill_from_performance_log(
+    metrics: &mut Metrics,
+    records: &[PerfRecord],
+    evidence: &Evidence,
+    _event: &TaskStateChange,
+) {
+    if records.is_empty() {
+        return;
+    }
+    if metrics.task_cpu_pct.is_none() {
+        let pts: Vec<Point> = records
+            .iter()
+            .filter(|r| r.cpu_reserved > 0.0)
+            .map(|r| Point {
+                at: r.at,
+                value: r.cpu_utilized / r.cpu_reserved * 100.0,
+            })
+            .collect();
+        if !pts.is_empty() {
+            metrics.task_cpu_pct = Some(Series::new(pts));
+        }
+    }
+    if metrics.task_memory_pct.is_none() {
+        let limit = hard_memory_limit(evidence);
+        let pts: Vec<Point> = records
+            .iter()
+            .filter_map(|r| {
+                let base = limit.unwrap_or(r.memory_reserved);
+                (base > 0.0).then(|| Point {
+                    at: r.at,
+                    value: r.memory_utilized / base * 100.0,
+                })
+            })
+            .collect();
+        if !pts.is_empty() {
+            metrics.task_memory_pct = Some(Series::new(pts));
+            metrics.task_memory_mib = Some(Series::new(
+                records
+                    .iter()
+                    .map(|r| Point {
+                        at: r.at,
+                        value: r.memory_utilized,
+                    })
+                    .collect(),
+            ));
+        }
+    }
+}

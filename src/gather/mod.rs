@@ -1,0 +1,183 @@
+//! Gathering: every AWS call the diagnosis needs, turned into plain [`Evidence`].
+//!
+//! Dependency graph (→ means "needs the answer of"); calls on one line run concurrently:
+//!
+//! ```text
+//! round 1 (from the event alone):
+//!   DescribeTaskDefinition · DescribeServices · DescribeTasks(task) · DescribeContainerInstances
+//!   · ListTasks(STOPPED)
+//! round 2:
+//!   DescribeTargetGroups + DescribeTargetHealth   → DescribeServices (target group ARNs)
+//!   DescribeTasks(recent stops)                   → ListTasks
+//!   GetLogEvents per essential container          → DescribeTaskDefinition (awslogs group, prefix)
+//!   FilterLogEvents (Container Insights perf log) → (event only; runs here to share the round)
+//! round 3:
+//!   GetMetricData, ONE call for every series      → target groups (ALB dimensions), host (EC2)
+//! ```
+//!
+//! So the critical path is three dependent round trips: DescribeServices → DescribeTargetGroups →
+//! GetMetricData. Every call gets a timeout from what is left of the deadline on top of the SDK's
+//! standard retries; a failure becomes a `missing` entry with its reason and the rest goes on.
+
+mod ecs;
+mod elb;
+mod logs;
+mod metrics;
+pub mod scrub;
+
+use std::error::Error as StdError;
+use std::future::Future;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use tokio::time::Instant;
+
+use crate::error::GatherError;
+use crate::event::TaskStateChange;
+use crate::evidence::{Evidence, Source};
+
+pub use ecs::{event_from_task, fetch_task_event};
+
+/// Log lines kept per container.
+pub const LOG_TAIL_LINES: i32 = 50;
+/// Recent stopped tasks of the service that are described.
+pub const RECENT_STOPS: usize = 20;
+
+/// Every client the function and the CLI use, built once from one `SdkConfig`.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub ecs: aws_sdk_ecs::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+}
+
+impl Clients {
+    pub fn new(config: &SdkConfig) -> Self {
+        Self {
+            ecs: aws_sdk_ecs::Client::new(config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(config),
+        }
+    }
+}
+
+/// How far to look and how long to take.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    /// Minutes of evidence before the stop.
+    pub lookback_minutes: u32,
+    /// When gathering must be done; calls still running then are abandoned.
+    pub deadline: Instant,
+}
+
+impl Settings {
+    pub fn new(lookback_minutes: u32, budget: Duration) -> Self {
+        Self {
+            lookback_minutes,
+            deadline: Instant::now() + budget,
+        }
+    }
+
+    fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+}
+
+/// One AWS call under the remaining deadline. The SDK error is kept as the source.
+pub(crate) async fn call<T, E, R, F>(
+    op: &'static str,
+    settings: &Settings,
+    fut: F,
+) -> Result<T, GatherError>
+where
+    F: Future<Output = Result<T, SdkError<E, R>>>,
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let remaining = settings.remaining();
+    if remaining.is_zero() {
+        return Err(GatherError::Deadline { op });
+    }
+    match tokio::time::timeout(remaining, fut).await {
+        Err(_) => Err(GatherError::Timeout {
+            op,
+            after: remaining,
+        }),
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(GatherError::aws(op, e)),
+    }
+}
+
+/// Gathers all evidence for one stopped task. Never fails: what could not be read is listed in
+/// `missing`.
+pub async fn gather(clients: &Clients, event: &TaskStateChange, settings: &Settings) -> Evidence {
+    let mut evidence = Evidence::default();
+
+    // Round 1.
+    let (td, service, task, host, stopped) = tokio::join!(
+        ecs::task_definition(clients, event, settings),
+        ecs::service(clients, event, settings),
+        ecs::task_health(clients, event, settings),
+        ecs::host(clients, event, settings),
+        ecs::list_recent_stops(clients, event, settings),
+    );
+    evidence.task_definition = take(&mut evidence, Source::TaskDefinition, td);
+    evidence.service = take(&mut evidence, Source::Service, service);
+    evidence.task = take(&mut evidence, Source::Task, task);
+    evidence.host = take(&mut evidence, Source::Host, host);
+    let stopped_arns = take(&mut evidence, Source::RecentStops, stopped);
+
+    // Round 2.
+    let tg_arns: Vec<String> = evidence
+        .service
+        .as_ref()
+        .map(|s| {
+            s.load_balancers
+                .iter()
+                .filter_map(|lb| lb.target_group_arn.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let (tgs, recent, tails, perf) = tokio::join!(
+        elb::target_groups(clients, &tg_arns, settings),
+        ecs::describe_recent_stops(clients, event, stopped_arns, settings),
+        logs::tails(clients, event, evidence.task_definition.as_ref(), settings),
+        logs::performance_records(clients, event, settings),
+    );
+    evidence.target_groups = take(&mut evidence, Source::TargetHealth, tgs);
+    evidence.recent_stops = take(&mut evidence, Source::RecentStops, recent);
+    evidence.logs = take(&mut evidence, Source::Logs, tails);
+
+    // Round 3.
+    let series = metrics::fetch(clients, event, &evidence, settings).await;
+    match series {
+        Ok(mut m) => {
+            if let Ok(Some(records)) = perf {
+                metrics::fill_from_performance_log(&mut m, &records, &evidence, event);
+            }
+            evidence.metrics = Some(m);
+        }
+        Err(e) => evidence.mark_missing(Source::Metrics, e.reason()),
+    }
+    evidence
+}
+
+/// Ok(Some) → the value; Ok(None) → not applicable; Err → recorded as missing.
+fn take<T>(
+    evidence: &mut Evidence,
+    source: Source,
+    result: Result<Option<T>, GatherError>,
+) -> Option<T> {
+    match result {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(source = source.label(), error = %e, "evidence source unavailable");
+            evidence.mark_missing(source, e.reason());
+            None
+        }
+    }
+}
