@@ -4,6 +4,7 @@ mod support;
 
 mod cli;
 mod event_model;
+mod faults;
 mod gather;
 mod properties;
 mod render;

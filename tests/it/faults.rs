@@ -1,0 +1,235 @@
+//! Fault injection: every evidence source throttled then succeeding, denied, and timing out.
+//! The diagnosis is produced every time, with the right `missing` entries.
+//!
+//! Faults come from aws-smithy-mocks rules on clients that otherwise talk to the emulator
+//! (unmatched requests pass through), and from an endpoint that accepts connections and never
+//! answers, for timeouts.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
+use aws_smithy_mocks::{Rule, RuleMode, mock};
+use aws_smithy_types::error::ErrorMetadata;
+use ecs_autopsy::evidence::{Evidence, Source};
+use ecs_autopsy::gather::{Clients, Settings, gather};
+use ecs_autopsy::{Cause, diagnose};
+
+use crate::sandbox::sandbox;
+
+fn interceptor(rule: &Rule) -> aws_smithy_mocks::MockResponseInterceptor {
+    aws_smithy_mocks::MockResponseInterceptor::new()
+        .rule_mode(RuleMode::MatchAny)
+        .allow_passthrough()
+        .with_rule(rule)
+}
+
+async fn config() -> SdkConfig {
+    sandbox()
+        .sdk_config()
+        .await
+        .into_builder()
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(5))
+                .with_max_backoff(Duration::from_millis(20)),
+        )
+        .build()
+}
+
+/// Clients on the emulator with `rule` installed on the client of `service`.
+async fn clients_with(service: &str, rule: &Rule) -> Clients {
+    let conf = config().await;
+    let mut c = Clients::new(&conf);
+    match service {
+        "ecs" => {
+            c.ecs = aws_sdk_ecs::Client::from_conf(
+                aws_sdk_ecs::config::Builder::from(&conf)
+                    .interceptor(interceptor(rule))
+                    .build(),
+            )
+        }
+        "elb" => {
+            c.elb = aws_sdk_elasticloadbalancingv2::Client::from_conf(
+                aws_sdk_elasticloadbalancingv2::config::Builder::from(&conf)
+                    .interceptor(interceptor(rule))
+                    .build(),
+            )
+        }
+        "cloudwatch" => {
+            c.cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
+                aws_sdk_cloudwatch::config::Builder::from(&conf)
+                    .interceptor(interceptor(rule))
+                    .build(),
+            )
+        }
+        "logs" => {
+            c.logs = aws_sdk_cloudwatchlogs::Client::from_conf(
+                aws_sdk_cloudwatchlogs::config::Builder::from(&conf)
+                    .interceptor(interceptor(rule))
+                    .build(),
+            )
+        }
+        other => panic!("unknown service {other}"),
+    }
+    c
+}
+
+async fn run(clients: &Clients, budget: Duration) -> (Evidence, ecs_autopsy::Diagnosis) {
+    let event = sandbox().event("seed");
+    let evidence = gather(clients, &event, &Settings::new(30, budget)).await;
+    let diagnosis = diagnose(&event, &evidence);
+    (evidence, diagnosis)
+}
+
+fn meta(code: &str) -> ErrorMetadata {
+    ErrorMetadata::builder()
+        .code(code)
+        .message(format!("{code} injected by the test"))
+        .build()
+}
+
+fn present(e: &Evidence, source: Source) -> bool {
+    match source {
+        Source::TaskDefinition => e.task_definition.is_some(),
+        Source::Service => e.service.is_some(),
+        Source::TargetHealth => e.target_groups.is_some(),
+        Source::Task => e.task.is_some(),
+        Source::Host => e.host.is_some(),
+        Source::Metrics => e.metrics.is_some(),
+        Source::Logs => e.logs.is_some(),
+        Source::RecentStops => e.recent_stops.is_some(),
+    }
+}
+
+/// One rule per (source, fault): `$error` builds the operation's error from metadata.
+macro_rules! faults {
+    ($($name:ident: $service:literal, $source:expr, $op:expr, $err:path;)+) => {
+        $(
+            mod $name {
+                use super::*;
+
+                fn rule(code: &'static str, times: usize) -> Rule {
+                    mock!($op)
+                        .sequence()
+                        .error(move || $err(meta(code)))
+                        .times(times)
+                        .build()
+                }
+
+                #[tokio::test]
+                async fn throttled_then_ok_is_gathered() {
+                    let clients = clients_with($service, &rule("ThrottlingException", 1)).await;
+                    let (e, d) = run(&clients, Duration::from_secs(20)).await;
+                    assert!(present(&e, $source), "{:?} not gathered after a retry: {:?}", $source, e.missing);
+                    assert!(!e.is_missing($source), "{:?}", e.missing);
+                    assert_eq!(d.cause, Cause::CpuStarved);
+                }
+
+                #[tokio::test]
+                async fn always_throttled_is_missing_and_diagnosed() {
+                    let clients = clients_with($service, &rule("ThrottlingException", 50)).await;
+                    let (e, d) = run(&clients, Duration::from_secs(20)).await;
+                    assert!(e.is_missing($source), "{:?}", e.missing);
+                    assert!(d.missing.iter().any(|m| m.contains("ThrottlingException")), "{:?}", d.missing);
+                }
+
+                #[tokio::test]
+                async fn access_denied_is_missing_and_diagnosed() {
+                    let clients = clients_with($service, &rule("AccessDeniedException", 50)).await;
+                    let (e, d) = run(&clients, Duration::from_secs(20)).await;
+                    assert!(e.is_missing($source), "{:?}", e.missing);
+                    assert!(!present(&e, $source));
+                    assert!(d.missing.iter().any(|m| m.contains("AccessDeniedException")), "{:?}", d.missing);
+                    assert!(!d.summary.is_empty());
+                }
+            }
+        )+
+    };
+}
+
+faults! {
+    task_definition: "ecs", Source::TaskDefinition, aws_sdk_ecs::Client::describe_task_definition,
+        aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionError::generic;
+    service: "ecs", Source::Service, aws_sdk_ecs::Client::describe_services,
+        aws_sdk_ecs::operation::describe_services::DescribeServicesError::generic;
+    container_instance: "ecs", Source::Host, aws_sdk_ecs::Client::describe_container_instances,
+        aws_sdk_ecs::operation::describe_container_instances::DescribeContainerInstancesError::generic;
+    recent_stops: "ecs", Source::RecentStops, aws_sdk_ecs::Client::list_tasks,
+        aws_sdk_ecs::operation::list_tasks::ListTasksError::generic;
+    target_groups: "elb", Source::TargetHealth, aws_sdk_elasticloadbalancingv2::Client::describe_target_groups,
+        aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsError::generic;
+    metrics: "cloudwatch", Source::Metrics, aws_sdk_cloudwatch::Client::get_metric_data,
+        aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataError::generic;
+    logs: "logs", Source::Logs, aws_sdk_cloudwatchlogs::Client::get_log_events,
+        aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsError::generic;
+}
+
+/// An endpoint that accepts connections and never answers.
+fn black_hole() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    format!("http://{addr}")
+}
+
+async fn clients_with_hanging(service: &str) -> Clients {
+    let conf = config().await;
+    let hang = conf
+        .clone()
+        .into_builder()
+        .endpoint_url(black_hole())
+        .build();
+    let mut c = Clients::new(&conf);
+    match service {
+        "ecs" => c.ecs = aws_sdk_ecs::Client::new(&hang),
+        "elb" => c.elb = aws_sdk_elasticloadbalancingv2::Client::new(&hang),
+        "cloudwatch" => c.cloudwatch = aws_sdk_cloudwatch::Client::new(&hang),
+        "logs" => c.logs = aws_sdk_cloudwatchlogs::Client::new(&hang),
+        other => panic!("unknown service {other}"),
+    }
+    c
+}
+
+macro_rules! timeouts {
+    ($($name:ident: $service:literal => [$($source:expr),+];)+) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let clients = clients_with_hanging($service).await;
+                let (e, d) = run(&clients, Duration::from_secs(2)).await;
+                $(
+                    assert!(e.is_missing($source), "{:?} should be missing: {:?}", $source, e.missing);
+                )+
+                assert!(d.missing.iter().any(|m| m.contains("timed out") || m.contains("deadline")), "{:?}", d.missing);
+                assert!(!d.summary.is_empty());
+            }
+        )+
+    };
+}
+
+timeouts! {
+    hanging_ecs_still_gives_a_diagnosis: "ecs" => [Source::TaskDefinition, Source::Service, Source::Task, Source::Host, Source::RecentStops];
+    hanging_elb_still_gives_a_diagnosis: "elb" => [Source::TargetHealth];
+    hanging_cloudwatch_still_gives_a_diagnosis: "cloudwatch" => [Source::Metrics];
+    hanging_logs_still_gives_a_diagnosis: "logs" => [Source::Logs];
+}
+
+#[tokio::test]
+async fn hanging_ecs_falls_back_to_the_event_alone() {
+    let clients = clients_with_hanging("ecs").await;
+    let (_, d) = run(&clients, Duration::from_secs(2)).await;
+    // The stopped reason alone still says "ELB health checks"; without evidence it cannot
+    // say starvation, and says so with lower confidence.
+    assert!(matches!(
+        d.cause,
+        Cause::ElbHealthCheckFailed | Cause::CpuStarved
+    ));
+}
