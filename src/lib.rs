@@ -11,6 +11,8 @@ pub mod evidence;
 pub use diagnose::{Cause, Diagnosis, Severity, diagnose};
 pub use event::{Incoming, TaskStateChange, parse_event};
 pub use evidence::Evidence;
+pub mod app;
 pub mod cli;
+pub mod config;
 pub mod gather;
 pub mod report;

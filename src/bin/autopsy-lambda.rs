@@ -1,9 +1,37 @@
-//! The Lambda function. Not wired yet: gathering, publishing and archiving come next; until then
-//! use `ecs-autopsy explain` to diagnose events offline.
+//! The Lambda function: configuration and clients once at init, then one incident per event.
 
-fn main() -> std::process::ExitCode {
-    eprintln!(
-        "autopsy-lambda is not wired to the Lambda runtime yet; use `ecs-autopsy explain --event FILE` to diagnose an event offline"
-    );
-    std::process::ExitCode::from(1)
+use std::sync::Arc;
+use std::time::Duration;
+
+use ecs_autopsy::app::{App, Handled};
+use ecs_autopsy::config::Config;
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use serde_json::{Value, json};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    // JSON logs when AWS_LAMBDA_LOG_FORMAT is JSON, text otherwise.
+    lambda_runtime::tracing::init_default_subscriber();
+    // A bad value fails init here, with the variable's name, before any event is taken.
+    let config = Config::from_env()?;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let app = Arc::new(App::new(&sdk, config));
+    run(service_fn(move |event: LambdaEvent<Value>| {
+        let app = Arc::clone(&app);
+        async move { handle(&app, event).await }
+    }))
+    .await
+}
+
+async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let deadline_ms = event.context.deadline;
+    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    let budget =
+        Duration::from_millis(deadline_ms.saturating_sub(now_ms)).max(Duration::from_secs(1));
+    match app.handle(event.payload, budget).await? {
+        Handled::Ignored(reason) => Ok(json!({"status": "ignored", "reason": reason})),
+        Handled::Done(outcome) => Ok(json!({"status": "done", "outcome": format!("{outcome:?}")})),
+    }
 }

@@ -38,7 +38,7 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         ),
         // key=value and "key": "value" pairs whose key names a secret.
         (
-            r#"(?i)\b([a-z0-9_.-]*(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|credential)[a-z0-9_.-]*)(\s*[=:]\s*"?)[^\s"',;&]+"#,
+            r#"(?i)\b([a-z0-9_.-]*(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|credential)[a-z0-9_.-]*)("?\s*[=:]\s*"?)[^\s"',;&]+"#,
             "$1$3[REDACTED]",
         ),
         // 40-character AWS secret access keys next to a telling word.

@@ -1,7 +1,11 @@
 //! Rendering a diagnosis for people and machines: subject, SMS, plain-text email, and the JSON
 //! archive record. Everything here is pure; publishing and archiving build on it.
 
+pub mod archive;
+mod charts;
 mod email;
+mod html;
+pub mod notify;
 mod record;
 pub mod text;
 
@@ -9,7 +13,8 @@ use crate::diagnose::Diagnosis;
 use crate::event::TaskStateChange;
 
 pub use email::{ConsoleLinks, render_email};
-pub use record::{Record, SCHEMA_VERSION};
+pub use html::{HtmlError, render_html};
+pub use record::{Notification, Record, SCHEMA_VERSION, StormNote};
 
 /// "prod/web" for a service task, "prod/family:batch" for a standalone one.
 pub fn scope_label(event: &TaskStateChange) -> String {

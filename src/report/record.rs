@@ -10,6 +10,34 @@ use crate::evidence::Evidence;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// Where the record stands in the notify-once protocol (see `report::archive`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Notification {
+    /// Claimed for notification; not yet published.
+    #[default]
+    Pending,
+    /// Published to SNS.
+    Sent,
+    /// Benign and NOTIFY_BENIGN is off: archived only.
+    SuppressedBenign,
+    /// Part of a storm already notified within the window: archived and counted.
+    SuppressedStorm,
+}
+
+impl Notification {
+    pub fn is_final(self) -> bool {
+        self != Notification::Pending
+    }
+}
+
+/// Stops of the same service and cause that were archived but not notified before this one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StormNote {
+    pub suppressed: u32,
+    pub since: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     pub schema_version: u32,
@@ -24,6 +52,13 @@ pub struct Record {
     pub stopped_at: Option<DateTime<Utc>>,
     pub diagnosis: Diagnosis,
     pub notified: bool,
+    #[serde(default)]
+    pub notification: Notification,
+    /// When an invocation claimed the notification (the lease of the notify-once protocol).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storm: Option<StormNote>,
     /// The event as parsed: container override commands and environments are already reduced
     /// to counts, so nothing secret is stored.
     pub event: TaskStateChange,
@@ -45,6 +80,9 @@ impl Record {
             stopped_at: d.stopped_at.or(d.execution_stopped_at).or(event.time),
             diagnosis: diagnosis.clone(),
             notified: false,
+            notification: Notification::Pending,
+            claimed_at: None,
+            storm: None,
             event: event.clone(),
             evidence: evidence.clone(),
         }

@@ -8,6 +8,7 @@ mod faults;
 mod gather;
 mod properties;
 mod render;
+mod reporting;
 mod rules;
 mod samples;
 mod sandbox;

@@ -120,3 +120,72 @@ proptest! {
         prop_assert!(sms.chars().all(is_gsm7_safe), "{}", sms);
     }
 }
+
+#[test]
+fn a_script_in_aws_strings_is_inert_in_the_html_report() {
+    let event = event_with(serde_json::json!({
+        "stopCode": "UserInitiated",
+        "stoppedReason": "<script>alert('x')</script> & \"quotes\"",
+        "group": "service:<img src=x onerror=alert(1)>",
+    }));
+    let mut ev = evidence(evidence_text!("cpu_starved_elb_kill_ec2_signup_day"));
+    if let Some(logs) = ev.logs.as_mut() {
+        logs[0].lines[0].message = "</pre><script>steal()</script>".into();
+    }
+    let d = diagnose(&event, &ev);
+    let html = ecs_autopsy::report::render_html(&event, &ev, &d).expect("renders");
+    assert!(!html.contains("<script>"), "raw script tag in the report");
+    assert!(!html.contains("<img src=x"));
+    assert!(html.contains("&lt;script&gt;alert("));
+    assert!(
+        html.contains("&lt;&#x2f;pre&gt;&lt;script&gt;steal()")
+            || html.contains("&lt;/pre&gt;&lt;script&gt;steal()")
+    );
+}
+
+#[test]
+fn html_report_embeds_charts_with_the_limit_and_the_stop() {
+    let event = stopped(event_text!("cpu_starved_elb_kill_ec2_signup_day"));
+    let ev = evidence(evidence_text!("cpu_starved_elb_kill_ec2_signup_day"));
+    let d = diagnose(&event, &ev);
+    let html = ecs_autopsy::report::render_html(&event, &ev, &d).expect("renders");
+    assert_eq!(
+        html.matches("<svg").count(),
+        4,
+        "CPU, memory, ALB latency, unhealthy targets"
+    );
+    assert!(html.contains("allocation (100%)") && html.contains("task stopped"));
+}
+
+#[test]
+fn a_2_mb_log_tail_still_fits_in_one_sns_message() {
+    let event = stopped(event_text!("cpu_starved_elb_kill_ec2_signup_day"));
+    let mut ev = evidence(evidence_text!("cpu_starved_elb_kill_ec2_signup_day"));
+    let line = "x".repeat(2000);
+    if let Some(logs) = ev.logs.as_mut() {
+        logs[0].lines = (0..1000)
+            .map(|_| ecs_autopsy::evidence::LogLine {
+                at: None,
+                message: line.clone(),
+            })
+            .collect();
+    }
+    let d = diagnose(&event, &ev);
+    let record = Record::new(&event, &ev, &d);
+    let n = ecs_autopsy::report::notify::build(&record, Some("https://example.com/report"));
+    assert!(
+        n.message.len() <= ecs_autopsy::report::notify::MESSAGE_BUDGET,
+        "{}",
+        n.message.len()
+    );
+    let v: serde_json::Value = serde_json::from_str(&n.message).expect("JSON structure");
+    for key in ["default", "email", "sms", "sqs", "lambda", "https"] {
+        assert!(v[key].is_string(), "missing {key}");
+    }
+    let email = v["email"].as_str().unwrap_or_default();
+    assert!(
+        email.contains("CPU-starved") && email.contains("WHAT TO DO"),
+        "the verdict survives trimming"
+    );
+    assert!(n.sms.chars().count() <= 140);
+}

@@ -1,0 +1,119 @@
+//! One incident from payload to archive: parse → filter → gather → diagnose → archive and
+//! notify. Every SDK client is built once from one `SdkConfig` and reused across invocations.
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use chrono::Utc;
+
+use crate::config::Config;
+use crate::diagnose::diagnose;
+use crate::error::EventError;
+use crate::event::{self, Incoming};
+use crate::gather::{Clients, Settings, gather};
+use crate::report::archive::{Archive, ArchiveError, Outcome};
+use crate::report::{Record, render_html};
+
+/// Time kept back from the invocation's deadline for diagnosing, archiving and publishing.
+pub const REPORT_RESERVE: Duration = Duration::from_secs(8);
+
+pub struct App {
+    pub clients: Clients,
+    pub sns: aws_sdk_sns::Client,
+    pub archive: Archive,
+    pub config: Config,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// Malformed input: returned so Lambda's retries and the on-failure destination keep it.
+    #[error("malformed event: {0}")]
+    Event(#[from] EventError),
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+}
+
+/// What the handler did with one payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Handled {
+    Ignored(String),
+    Done(Outcome),
+}
+
+/// S3 uses path-style addressing when a custom endpoint is set (emulators, VPC endpoints).
+pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    let custom = sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(custom)
+            .build(),
+    )
+}
+
+impl App {
+    pub fn new(sdk: &SdkConfig, config: Config) -> Self {
+        Self {
+            clients: Clients::new(sdk),
+            sns: aws_sdk_sns::Client::new(sdk),
+            archive: Archive::new(s3_client(sdk), &config),
+            config,
+        }
+    }
+
+    /// Handles one EventBridge payload. `budget` is the time this invocation may take.
+    pub async fn handle(
+        &self,
+        payload: serde_json::Value,
+        budget: Duration,
+    ) -> Result<Handled, HandleError> {
+        let event = match event::from_value(payload)? {
+            Incoming::Ignored(why) => {
+                tracing::info!(reason = %why, "event acknowledged and ignored");
+                return Ok(Handled::Ignored(why));
+            }
+            Incoming::Stopped(e) => *e,
+        };
+        let task_arn = event.detail.task_arn.clone();
+
+        // A redelivered event whose incident is finished costs one GET, not a gathering.
+        let probe = Record::new(
+            &event,
+            &Default::default(),
+            &diagnose(&event, &Default::default()),
+        );
+        let key = self.archive.record_key(&probe);
+        if self.archive.already_final(&key).await? {
+            tracing::info!(%task_arn, %key, "duplicate delivery acknowledged");
+            return Ok(Handled::Done(Outcome::Duplicate { key }));
+        }
+
+        let settings = Settings::new(
+            self.config.lookback_minutes,
+            budget.saturating_sub(REPORT_RESERVE),
+        );
+        let evidence = gather(&self.clients, &event, &settings).await;
+        let diagnosis = diagnose(&event, &evidence);
+        tracing::info!(
+            %task_arn,
+            cause = diagnosis.cause.as_str(),
+            severity = diagnosis.severity.as_str(),
+            confidence = diagnosis.confidence,
+            missing = evidence.missing.len(),
+            "diagnosed"
+        );
+        let html = match render_html(&event, &evidence, &diagnosis) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::warn!(error = %e, "HTML report not rendered");
+                None
+            }
+        };
+        let record = Record::new(&event, &evidence, &diagnosis);
+        let outcome = self
+            .archive
+            .archive_and_notify(&self.sns, &self.config, record, html, Utc::now())
+            .await?;
+        tracing::info!(%task_arn, outcome = ?outcome, "handled");
+        Ok(Handled::Done(outcome))
+    }
+}

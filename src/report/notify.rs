@@ -1,0 +1,247 @@
+//! The SNS notification: `MessageStructure=json` with a plain `default`, the full `email`
+//! report, a ≤ 140-character GSM-7 `sms`, and the JSON record for `sqs`, `lambda` and `https`;
+//! a ≤ 99-character ASCII subject; String attributes for subscription filter policies.
+//!
+//! The whole message stays under SNS's 256 KB. When it would not, the JSON form loses its log
+//! tails, then its metric series, then all its evidence; then the email loses log lines and
+//! finally its tail — never the verdict.
+
+use aws_sdk_sns::types::MessageAttributeValue;
+
+use super::text::truncate_bytes;
+use super::{ConsoleLinks, Record, render_email, render_sms, render_subject};
+use crate::diagnose::Diagnosis;
+
+/// SNS accepts 262,144 bytes for message and attributes together; keep room for attributes.
+pub const MESSAGE_BUDGET: usize = 250_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    pub subject: String,
+    /// The JSON document sent with `MessageStructure=json`.
+    pub message: String,
+    pub attributes: Vec<(&'static str, String)>,
+    pub sms: String,
+}
+
+/// Trimming steps, applied in order until the message fits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Trim {
+    None,
+    NoLogsInJson,
+    NoSeriesInJson,
+    NoEvidenceInJson,
+    ShortEmailLogs,
+    CutEmail,
+}
+
+fn storm_line(record: &Record) -> Option<String> {
+    let s = record.storm.as_ref()?;
+    (s.suppressed > 0).then(|| {
+        let who = record
+            .service
+            .as_deref()
+            .or(record.family.as_deref())
+            .unwrap_or("this task family");
+        let minutes = record
+            .stopped_at
+            .map(|at| (at - s.since).num_minutes().max(1))
+            .unwrap_or(0);
+        format!(
+            "{} {} stops of {who} in {minutes} min ({} archived without a notification).",
+            s.suppressed + 1,
+            record.diagnosis.cause.label(),
+            s.suppressed
+        )
+    })
+}
+
+fn json_form(record: &Record, trim: Trim) -> String {
+    let mut r = record.clone();
+    if trim >= Trim::NoLogsInJson {
+        r.evidence.logs = None;
+    }
+    if trim >= Trim::NoSeriesInJson {
+        r.evidence.metrics = None;
+    }
+    if trim >= Trim::NoEvidenceInJson {
+        r.evidence = Default::default();
+        r.event.detail.containers.truncate(10);
+        r.event.detail.attachments.clear();
+    }
+    serde_json::to_string(&r).unwrap_or_else(|_| "{}".to_owned())
+}
+
+fn email_form(
+    record: &Record,
+    links: &ConsoleLinks,
+    report_link: Option<&str>,
+    trim: Trim,
+) -> String {
+    let mut evidence = record.evidence.clone();
+    if trim >= Trim::ShortEmailLogs
+        && let Some(logs) = evidence.logs.as_mut()
+    {
+        for tail in logs.iter_mut() {
+            let skip = tail.lines.len().saturating_sub(5);
+            tail.lines.drain(..skip);
+            for line in tail.lines.iter_mut() {
+                if line.message.len() > 200 {
+                    line.message = format!("{}…", truncate_bytes(&line.message, 200));
+                }
+            }
+        }
+    }
+    let mut text = String::new();
+    if let Some(line) = storm_line(record) {
+        text.push_str(&line);
+        text.push_str("\n\n");
+    }
+    text.push_str(&render_email(
+        &record.event,
+        &evidence,
+        &record.diagnosis,
+        links,
+        report_link,
+    ));
+    text
+}
+
+fn default_form(record: &Record, d: &Diagnosis, report_link: Option<&str>) -> String {
+    let mut s = format!(
+        "{} {}: {} (confidence {:.0}%). {}",
+        d.severity.tag(),
+        super::scope_label(&record.event),
+        d.cause.label(),
+        d.confidence * 100.0,
+        d.summary
+    );
+    if let Some(first) = d.recommendations.first() {
+        s.push_str(" Do: ");
+        s.push_str(first);
+    }
+    if let Some(l) = report_link {
+        s.push_str(" Report: ");
+        s.push_str(l);
+    }
+    s
+}
+
+fn assemble(
+    record: &Record,
+    links: &ConsoleLinks,
+    report_link: Option<&str>,
+    sms: &str,
+    trim: Trim,
+) -> String {
+    let json = json_form(record, trim);
+    let mut email = email_form(record, links, report_link, trim);
+    let default = default_form(record, &record.diagnosis, report_link);
+    let build = |email: &str| {
+        serde_json::json!({
+            "default": default,
+            "email": email,
+            "sms": sms,
+            "sqs": json,
+            "lambda": json,
+            "https": json,
+        })
+        .to_string()
+    };
+    let mut message = build(&email);
+    if trim == Trim::CutEmail && message.len() > MESSAGE_BUDGET {
+        // The verdict comes first in the email, so cutting its end loses only detail.
+        let over = message.len() - MESSAGE_BUDGET;
+        let keep = email.len().saturating_sub(over + 64);
+        email = format!(
+            "{}\n[report shortened to fit SNS's size limit]",
+            truncate_bytes(&email, keep)
+        );
+        message = build(&email);
+    }
+    message
+}
+
+/// Builds the notification for an archived record.
+pub fn build(record: &Record, report_link: Option<&str>) -> Notification {
+    let links = ConsoleLinks::for_event(&record.event);
+    let d = &record.diagnosis;
+    let mut sms = render_sms(&record.event, d, None);
+    if let Some(s) = record.storm.as_ref().filter(|s| s.suppressed > 0) {
+        let with = format!("{sms}. +{} more", s.suppressed);
+        if with.chars().count() <= super::text::SMS_MAX {
+            sms = with;
+        }
+    }
+    let mut message = String::new();
+    for trim in [
+        Trim::None,
+        Trim::NoLogsInJson,
+        Trim::NoSeriesInJson,
+        Trim::NoEvidenceInJson,
+        Trim::ShortEmailLogs,
+        Trim::CutEmail,
+    ] {
+        message = assemble(record, &links, report_link, &sms, trim);
+        if message.len() <= MESSAGE_BUDGET {
+            break;
+        }
+    }
+    let service = record.service.clone().unwrap_or_else(|| "none".to_owned());
+    Notification {
+        subject: render_subject(&record.event, d),
+        message,
+        attributes: vec![
+            ("cause", d.cause.as_str().to_owned()),
+            ("severity", d.severity.as_str().to_owned()),
+            ("cluster", non_empty(&record.cluster)),
+            ("service", non_empty(&service)),
+        ],
+        sms,
+    }
+}
+
+/// SNS rejects empty attribute values.
+fn non_empty(s: &str) -> String {
+    if s.trim().is_empty() {
+        "none".to_owned()
+    } else {
+        s.to_owned()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("SNS Publish to {topic} failed")]
+pub struct PublishError {
+    pub topic: String,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// Publishes and returns the SNS message id.
+pub async fn publish(
+    sns: &aws_sdk_sns::Client,
+    topic: &str,
+    n: &Notification,
+) -> Result<String, PublishError> {
+    let err = |e: Box<dyn std::error::Error + Send + Sync>| PublishError {
+        topic: topic.to_owned(),
+        source: e,
+    };
+    let mut req = sns
+        .publish()
+        .topic_arn(topic)
+        .subject(&n.subject)
+        .message(&n.message)
+        .message_structure("json");
+    for (name, value) in &n.attributes {
+        let attr = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(value)
+            .build()
+            .map_err(|e| err(Box::new(e)))?;
+        req = req.message_attributes(*name, attr);
+    }
+    let out = req.send().await.map_err(|e| err(Box::new(e)))?;
+    Ok(out.message_id().unwrap_or_default().to_owned())
+}

@@ -1,0 +1,462 @@
+//! Reporting against the emulator: the archived record and HTML report in S3, the SNS message
+//! read back from a subscribed SQS queue, notify-once under redelivery and crashes, storms.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use aws_smithy_mocks::{RuleMode, mock};
+use aws_smithy_types::error::ErrorMetadata;
+use ecs_autopsy::app::{App, Handled, s3_client};
+use ecs_autopsy::config::Config;
+use ecs_autopsy::report::archive::Outcome;
+use ecs_autopsy::report::{Notification, Record};
+use serde_json::Value;
+
+use crate::sandbox::{PLANTED, sandbox};
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// A topic with its own subscribed queue and a bucket, so parallel tests never share messages.
+struct Target {
+    app: App,
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+}
+
+async fn target(notify_benign: bool) -> Target {
+    let sb = sandbox();
+    let sdk = sb.sdk_config().await;
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let name = format!("incidents-{}-{n}", std::process::id());
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let topic_arn = sns
+        .create_topic()
+        .name(&name)
+        .send()
+        .await
+        .expect("create topic")
+        .topic_arn()
+        .expect("topic arn")
+        .to_owned();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url()
+        .expect("queue url")
+        .to_owned();
+    let queue_arn = format!("arn:aws:sqs:eu-west-1:123456789012:{name}");
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(&queue_arn)
+        .send()
+        .await
+        .expect("subscribe");
+    let bucket = format!("archive-{}-{n}", std::process::id());
+    s3_client(&sdk)
+        .create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create bucket");
+    let config = Config::from_lookup(|k| match k {
+        "INCIDENT_TOPIC_ARN" => Some(topic_arn.clone()),
+        "INCIDENT_BUCKET" => Some(bucket.clone()),
+        "NOTIFY_BENIGN" => Some(notify_benign.to_string()),
+        _ => None,
+    })
+    .expect("valid config");
+    Target {
+        app: App::new(&sdk, config),
+        sqs,
+        queue_url,
+    }
+}
+
+impl Target {
+    async fn messages(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        for _ in 0..5 {
+            let got = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive");
+            let batch = got.messages();
+            if batch.is_empty() {
+                break;
+            }
+            for m in batch {
+                out.push(
+                    serde_json::from_str(m.body().unwrap_or("{}")).expect("SNS envelope JSON"),
+                );
+                if let Some(h) = m.receipt_handle() {
+                    let _ = self
+                        .sqs
+                        .delete_message()
+                        .queue_url(&self.queue_url)
+                        .receipt_handle(h)
+                        .send()
+                        .await;
+                }
+            }
+        }
+        out
+    }
+
+    async fn object(&self, key: &str) -> Option<String> {
+        let out = self
+            .app
+            .archive
+            .s3
+            .get_object()
+            .bucket(&self.app.archive.bucket)
+            .key(key)
+            .send()
+            .await
+            .ok()?;
+        let bytes = out.body.collect().await.ok()?.into_bytes();
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    async fn keys(&self) -> Vec<String> {
+        let out = self
+            .app
+            .archive
+            .s3
+            .list_objects_v2()
+            .bucket(&self.app.archive.bucket)
+            .send()
+            .await
+            .expect("list");
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_owned))
+            .collect()
+    }
+}
+
+fn payload(scenario: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(sandbox().event_path(scenario)).expect("event"))
+        .expect("json")
+}
+
+fn key_of(handled: &Handled) -> String {
+    match handled {
+        Handled::Done(Outcome::Archived { key, .. } | Outcome::Duplicate { key }) => key.clone(),
+        other => panic!("not archived: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn seed_incident_is_archived_and_published_per_the_contract() {
+    let t = target(false).await;
+    let handled = t
+        .app
+        .handle(payload("seed"), Duration::from_secs(30))
+        .await
+        .expect("handled");
+    let key = key_of(&handled);
+    assert!(
+        key.starts_with("incidents/cluster=seed/service=judge-api/date="),
+        "{key}"
+    );
+    assert!(key.ends_with(".json"));
+
+    let body = t.object(&key).await.expect("record archived");
+    assert_eq!(
+        body.trim_end().lines().count(),
+        1,
+        "one JSON object on one line"
+    );
+    let record: Value = serde_json::from_str(body.trim_end()).expect("JSON");
+    assert_eq!(record["schema_version"], 1);
+    assert_eq!(record["diagnosis"]["cause"], "cpu_starved");
+    assert_eq!(record["notified"], true);
+    assert!(
+        record["evidence"]["metrics"]["task_cpu_pct"].is_object(),
+        "evidence kept for replay"
+    );
+
+    let html = t
+        .object(&key.replace(".json", ".html"))
+        .await
+        .expect("HTML beside it");
+    assert!(html.contains("<svg"), "charts embedded");
+
+    let messages = t.messages().await;
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    let subject = m["Subject"].as_str().expect("subject");
+    assert!(
+        subject.len() <= 99 && subject.is_ascii() && !subject.contains('\n'),
+        "{subject}"
+    );
+    assert!(subject.contains("CPU-starved"));
+    let attrs = &m["MessageAttributes"];
+    assert_eq!(attrs["cause"]["Value"], "cpu_starved");
+    assert_eq!(attrs["severity"]["Value"], "critical");
+    assert_eq!(attrs["cluster"]["Value"], "seed");
+    assert_eq!(attrs["service"]["Value"], "judge-api");
+    // The queue gets the "sqs" form: the JSON record.
+    let inner: Value =
+        serde_json::from_str(m["Message"].as_str().expect("message")).expect("record JSON");
+    assert_eq!(inner["diagnosis"]["cause"], "cpu_starved");
+    for planted in PLANTED {
+        assert!(
+            !body.contains(planted) && !html.contains(planted) && !m.to_string().contains(planted)
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_same_event_three_times_gives_one_record_and_one_message() {
+    let t = target(false).await;
+    let mut outcomes = Vec::new();
+    for _ in 0..3 {
+        outcomes.push(
+            t.app
+                .handle(payload("oom-leak"), Duration::from_secs(30))
+                .await
+                .expect("handled"),
+        );
+    }
+    assert!(matches!(
+        outcomes[1],
+        Handled::Done(Outcome::Duplicate { .. })
+    ));
+    assert!(matches!(
+        outcomes[2],
+        Handled::Done(Outcome::Duplicate { .. })
+    ));
+    let records: Vec<String> = t
+        .keys()
+        .await
+        .into_iter()
+        .filter(|k| k.ends_with(".json") && !k.contains("_state"))
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(t.messages().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_publish_failure_is_retried_and_still_notifies_once() {
+    let mut t = target(false).await;
+    let sdk = sandbox().sdk_config().await;
+    // The first Publish fails (as if the function died between archive and publish).
+    let fail_once = mock!(aws_sdk_sns::Client::publish)
+        .sequence()
+        .error(|| {
+            aws_sdk_sns::operation::publish::PublishError::generic(
+                ErrorMetadata::builder()
+                    .code("InternalError")
+                    .message("injected")
+                    .build(),
+            )
+        })
+        .times(1)
+        .build();
+    // No request leaves this client: the mock HTTP client answers for it.
+    let failing = aws_sdk_sns::Client::from_conf(
+        aws_sdk_sns::config::Builder::from(&sdk)
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .http_client(aws_smithy_mocks::create_mock_http_client())
+            .interceptor(
+                aws_smithy_mocks::MockResponseInterceptor::new()
+                    .rule_mode(RuleMode::MatchAny)
+                    .with_rule(&fail_once),
+            )
+            .build(),
+    );
+    let real = std::mem::replace(&mut t.app.sns, failing);
+    let first = t
+        .app
+        .handle(payload("credits"), Duration::from_secs(30))
+        .await;
+    assert!(first.is_err(), "the failure surfaces so Lambda retries");
+    t.app.sns = real;
+    let second = t
+        .app
+        .handle(payload("credits"), Duration::from_secs(30))
+        .await
+        .expect("retry handled");
+    assert!(
+        matches!(
+            second,
+            Handled::Done(Outcome::Archived {
+                notification: Notification::Sent,
+                ..
+            })
+        ),
+        "{second:?}"
+    );
+    assert_eq!(t.messages().await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_crash_after_archiving_is_recovered_on_retry() {
+    let t = target(false).await;
+    // Leave what a crashed invocation leaves: a pending record with an old claim.
+    let event = crate::support::stopped(&payload("http-502").to_string());
+    let d = ecs_autopsy::diagnose(&event, &Default::default());
+    let mut record = Record::new(&event, &Default::default(), &d);
+    record.claimed_at = Some(chrono::Utc::now() - chrono::Duration::minutes(10));
+    let key = t.app.archive.record_key(&record);
+    t.app
+        .archive
+        .s3
+        .put_object()
+        .bucket(&t.app.archive.bucket)
+        .key(&key)
+        .body(record.to_json_line().expect("json").into_bytes().into())
+        .send()
+        .await
+        .expect("plant pending record");
+    let handled = t
+        .app
+        .handle(payload("http-502"), Duration::from_secs(30))
+        .await
+        .expect("handled");
+    assert!(
+        matches!(
+            handled,
+            Handled::Done(Outcome::Archived {
+                notification: Notification::Sent,
+                ..
+            })
+        ),
+        "{handled:?}"
+    );
+    assert_eq!(t.messages().await.len(), 1);
+    let again = t
+        .app
+        .handle(payload("http-502"), Duration::from_secs(30))
+        .await
+        .expect("handled");
+    assert!(matches!(again, Handled::Done(Outcome::Duplicate { .. })));
+    assert_eq!(t.messages().await.len(), 0);
+}
+
+#[tokio::test]
+async fn a_fresh_claim_by_another_invocation_is_left_alone() {
+    let t = target(false).await;
+    let event = crate::support::stopped(&payload("spot").to_string());
+    let d = ecs_autopsy::diagnose(&event, &Default::default());
+    let mut record = Record::new(&event, &Default::default(), &d);
+    record.claimed_at = Some(chrono::Utc::now());
+    let key = t.app.archive.record_key(&record);
+    t.app
+        .archive
+        .s3
+        .put_object()
+        .bucket(&t.app.archive.bucket)
+        .key(&key)
+        .body(record.to_json_line().expect("json").into_bytes().into())
+        .send()
+        .await
+        .expect("plant claimed record");
+    let handled = t.app.handle(payload("spot"), Duration::from_secs(30)).await;
+    assert!(handled.is_err(), "in progress elsewhere: retry later");
+    assert_eq!(t.messages().await.len(), 0);
+}
+
+#[tokio::test]
+async fn six_oom_kills_in_four_minutes_give_six_records_and_at_most_two_messages() {
+    let t = target(false).await;
+    let base = payload("oom-leak");
+    for i in 0..6 {
+        let mut p = base.clone();
+        let arn = format!("arn:aws:ecs:eu-west-1:123456789012:task/oom-leak/storm{i:027}");
+        let stopped =
+            chrono::DateTime::parse_from_rfc3339(p["detail"]["stoppedAt"].as_str().expect("time"))
+                .expect("time")
+                .to_utc()
+                + chrono::Duration::seconds(40 * i);
+        p["detail"]["taskArn"] = arn.clone().into();
+        p["detail"]["stoppedAt"] = stopped
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            .into();
+        p["resources"] = serde_json::json!([arn]);
+        let handled = t
+            .app
+            .handle(p, Duration::from_secs(30))
+            .await
+            .expect("handled");
+        assert!(
+            matches!(handled, Handled::Done(Outcome::Archived { .. })),
+            "{handled:?}"
+        );
+    }
+    let records: Vec<String> = t
+        .keys()
+        .await
+        .into_iter()
+        .filter(|k| k.ends_with(".json") && !k.contains("_state"))
+        .collect();
+    assert_eq!(records.len(), 6);
+    let messages = t.messages().await;
+    assert!(
+        !messages.is_empty() && messages.len() <= 2,
+        "{} messages",
+        messages.len()
+    );
+}
+
+#[tokio::test]
+async fn benign_stops_are_archived_not_notified_unless_asked() {
+    let t = target(false).await;
+    let handled = t
+        .app
+        .handle(payload("deployment"), Duration::from_secs(30))
+        .await
+        .expect("handled");
+    assert!(matches!(
+        handled,
+        Handled::Done(Outcome::Archived {
+            notification: Notification::SuppressedBenign,
+            ..
+        })
+    ));
+    assert_eq!(t.messages().await.len(), 0);
+    let loud = target(true).await;
+    loud.app
+        .handle(payload("deployment"), Duration::from_secs(30))
+        .await
+        .expect("handled");
+    assert_eq!(loud.messages().await.len(), 1);
+}
+
+#[tokio::test]
+async fn events_that_are_not_stops_are_ignored_and_bad_ones_are_errors() {
+    let t = target(false).await;
+    let running: Value = serde_json::from_str(crate::event_text!(
+        "ignored_running_spot_termination_notice"
+    ))
+    .expect("json");
+    assert!(matches!(
+        t.app.handle(running, Duration::from_secs(5)).await,
+        Ok(Handled::Ignored(_))
+    ));
+    assert!(
+        t.app
+            .handle(serde_json::json!([]), Duration::from_secs(5))
+            .await
+            .is_err()
+    );
+    let no_arn = serde_json::json!({"source": "aws.ecs", "detail-type": "ECS Task State Change", "detail": {"lastStatus": "STOPPED"}});
+    assert!(t.app.handle(no_arn, Duration::from_secs(5)).await.is_err());
+    assert!(t.keys().await.is_empty());
+    assert_eq!(t.messages().await.len(), 0);
+}
