@@ -48,6 +48,21 @@ pub enum Command {
         #[command(flatten)]
         gather: GatherArgs,
     },
+    /// Re-diagnose an archived record with today's rules and show what changed.
+    Replay {
+        /// A record file, or s3://bucket/key of an archived record.
+        record: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Write the HTML report of an archived record.
+    Report {
+        /// A record file, or s3://bucket/key of an archived record.
+        record: String,
+        /// Where to write the report (default: beside a local record, as .html).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Diagnose a task that stopped within the last hour, by cluster and task id or ARN.
     Task {
         #[arg(long)]
@@ -62,6 +77,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Copy, clap::Args)]
+/// Gathering limits shared by `diagnose` and `task`.
 pub struct GatherArgs {
     /// Minutes of evidence before the stop.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
@@ -78,6 +94,20 @@ pub enum CliError {
     Input(#[from] InputError),
     #[error(transparent)]
     Gather(#[from] crate::error::GatherError),
+    #[error("reading {uri} from S3")]
+    S3 {
+        uri: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error(transparent)]
+    Html(#[from] crate::report::HtmlError),
+    #[error("writing {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -185,6 +215,26 @@ pub async fn run(cli: Cli) -> Result<String, CliError> {
             let clients = Clients::new(&load_aws_config().await);
             Ok(gather_and_render(&clients, &event, gather, format).await)
         }
+        Command::Replay { record, format } => {
+            let old = load_record(&record).await?;
+            Ok(replay(&old, format))
+        }
+        Command::Report { record, out } => {
+            let r = load_record(&record).await?;
+            let html = crate::report::render_html(&r.event, &r.evidence, &r.diagnosis)?;
+            let path = out.unwrap_or_else(|| {
+                if record.starts_with("s3://") {
+                    PathBuf::from(format!("{}.html", r.task_id))
+                } else {
+                    Path::new(&record).with_extension("html")
+                }
+            });
+            std::fs::write(&path, html).map_err(|source| CliError::Write {
+                path: path.clone(),
+                source,
+            })?;
+            Ok(format!("wrote {}", path.display()))
+        }
         Command::Task {
             cluster,
             task,
@@ -200,6 +250,92 @@ pub async fn run(cli: Cli) -> Result<String, CliError> {
             Ok(gather_and_render(&clients, &event, gather, format).await)
         }
     }
+}
+
+/// Reads an archive record from a file or `s3://bucket/key`.
+pub async fn load_record(source: &str) -> Result<Record, CliError> {
+    let Some(rest) = source.strip_prefix("s3://") else {
+        return Ok(read_json(Path::new(source), "an archive record")?);
+    };
+    let (bucket, key) = rest.split_once('/').ok_or_else(|| CliError::S3 {
+        uri: source.to_owned(),
+        source: "expected s3://bucket/key".into(),
+    })?;
+    let s3 = crate::app::s3_client(&load_aws_config().await);
+    let s3_err = |e: Box<dyn std::error::Error + Send + Sync>| CliError::S3 {
+        uri: source.to_owned(),
+        source: e,
+    };
+    let out = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| s3_err(Box::new(e)))?;
+    let bytes = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| s3_err(Box::new(e)))?
+        .into_bytes();
+    serde_json::from_slice(&bytes).map_err(|e| s3_err(Box::new(e)))
+}
+
+/// Today's rules on an archived incident, and what changed.
+pub fn replay(old: &Record, format: Format) -> String {
+    let new = diagnose(&old.event, &old.evidence);
+    if format == Format::Json {
+        let was = &old.diagnosis;
+        return serde_json::json!({
+            "task_arn": old.task_arn,
+            "changed": was.cause != new.cause || was.severity != new.severity,
+            "was": {"cause": was.cause, "severity": was.severity, "confidence": was.confidence, "summary": was.summary},
+            "now": new,
+        })
+        .to_string();
+    }
+    let was = &old.diagnosis;
+    let mut out = format!("Replay of {}\n", old.task_arn);
+    let line = |label: &str, a: String, b: String| {
+        if a == b {
+            format!("  {label:<11} {a} (unchanged)\n")
+        } else {
+            format!("  {label:<11} {a} → {b}\n")
+        }
+    };
+    out.push_str(&line("cause", was.cause.to_string(), new.cause.to_string()));
+    out.push_str(&line(
+        "severity",
+        was.severity.to_string(),
+        new.severity.to_string(),
+    ));
+    out.push_str(&line(
+        "confidence",
+        format!("{:.2}", was.confidence),
+        format!("{:.2}", new.confidence),
+    ));
+    if was.summary != new.summary {
+        out.push_str(&format!(
+            "  summary was: {}\n  summary now: {}\n",
+            was.summary, new.summary
+        ));
+    }
+    for r in new
+        .recommendations
+        .iter()
+        .filter(|r| !was.recommendations.contains(r))
+    {
+        out.push_str(&format!("  + {r}\n"));
+    }
+    for r in was
+        .recommendations
+        .iter()
+        .filter(|r| !new.recommendations.contains(r))
+    {
+        out.push_str(&format!("  - {r}\n"));
+    }
+    out
 }
 
 /// The SDK's own configuration chain: AWS_REGION, AWS_ENDPOINT_URL, profiles, credentials.

@@ -489,25 +489,9 @@ impl Archive {
                         suppressed: s.suppressed,
                         since: s.window_start,
                     });
-                    (
-                        StormState {
-                            window_start: at,
-                            suppressed: 0,
-                            cause: record.diagnosis.cause,
-                            task_arn: record.task_arn.clone(),
-                        },
-                        StormDecision::Notify(note),
-                    )
+                    (StormState::open(record, at), StormDecision::Notify(note))
                 }
-                None => (
-                    StormState {
-                        window_start: at,
-                        suppressed: 0,
-                        cause: record.diagnosis.cause,
-                        task_arn: record.task_arn.clone(),
-                    },
-                    StormDecision::Notify(None),
-                ),
+                None => (StormState::open(record, at), StormDecision::Notify(None)),
             };
             let body = serde_json::to_vec(&next).map_err(|source| ArchiveError::Corrupt {
                 key: key.clone(),
@@ -542,6 +526,18 @@ struct StormState {
     /// The stop that opened the window.
     #[serde(default)]
     task_arn: String,
+}
+
+impl StormState {
+    /// A new window opened by `record`'s stop.
+    fn open(record: &Record, at: DateTime<Utc>) -> Self {
+        Self {
+            window_start: at,
+            suppressed: 0,
+            cause: record.diagnosis.cause,
+            task_arn: record.task_arn.clone(),
+        }
+    }
 }
 
 #[derive(Debug)]

@@ -88,3 +88,73 @@ fn a_detail_without_task_arn_is_rejected() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("detail.taskArn"));
 }
+
+fn record_file(name: &str) -> std::path::PathBuf {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("events");
+    let out = Command::new(env!("CARGO_BIN_EXE_ecs-autopsy"))
+        .arg("explain")
+        .arg("--event")
+        .arg(dir.join("cpu_starved_elb_kill_ec2_signup_day.json"))
+        .arg("--evidence")
+        .arg(dir.join("cpu_starved_elb_kill_ec2_signup_day.evidence.json"))
+        .args(["--format", "json"])
+        .output()
+        .expect("run ecs-autopsy");
+    temp_file(name, &String::from_utf8_lossy(&out.stdout))
+}
+
+#[test]
+fn replay_of_an_unchanged_record_says_so() {
+    let path = record_file("replay-same.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_ecs-autopsy"))
+        .arg("replay")
+        .arg(&path)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("cause       cpu_starved (unchanged)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn replay_shows_what_todays_rules_change() {
+    let path = record_file("replay-old.json");
+    let mut record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    record["diagnosis"]["cause"] = "unknown".into();
+    record["diagnosis"]["severity"] = "warning".into();
+    std::fs::write(&path, record.to_string()).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_ecs-autopsy"))
+        .arg("replay")
+        .arg(&path)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("unknown → cpu_starved"), "{text}");
+    assert!(text.contains("warning → critical"), "{text}");
+}
+
+#[test]
+fn report_writes_the_html_for_a_record() {
+    let path = record_file("report.json");
+    let html = path.with_extension("html");
+    let out = Command::new(env!("CARGO_BIN_EXE_ecs-autopsy"))
+        .arg("report")
+        .arg(&path)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&html).expect("html written");
+    assert!(text.contains("<svg") && text.contains("CPU-starved"));
+}

@@ -131,6 +131,25 @@ impl Target {
         Some(String::from_utf8_lossy(&bytes).into_owned())
     }
 
+    /// Writes a pending record for `scenario` claimed at `claimed_at`.
+    async fn plant_pending(&self, scenario: &str, claimed_at: chrono::DateTime<chrono::Utc>) {
+        let event = crate::support::stopped(&payload(scenario).to_string());
+        let d = ecs_autopsy::diagnose(&event, &Default::default());
+        let mut record = Record::new(&event, &Default::default(), &d);
+        record.claimed_at = Some(claimed_at);
+        let key = self.app.archive.record_key(&record);
+        self.app
+            .archive
+            .s3
+            .put_object()
+            .bucket(&self.app.archive.bucket)
+            .key(&key)
+            .body(record.to_json_line().expect("json").into_bytes().into())
+            .send()
+            .await
+            .expect("plant pending record");
+    }
+
     async fn keys(&self) -> Vec<String> {
         let out = self
             .app
@@ -309,21 +328,11 @@ async fn a_publish_failure_is_retried_and_still_notifies_once() {
 async fn a_crash_after_archiving_is_recovered_on_retry() {
     let t = target(false).await;
     // Leave what a crashed invocation leaves: a pending record with an old claim.
-    let event = crate::support::stopped(&payload("http-502").to_string());
-    let d = ecs_autopsy::diagnose(&event, &Default::default());
-    let mut record = Record::new(&event, &Default::default(), &d);
-    record.claimed_at = Some(chrono::Utc::now() - chrono::Duration::minutes(10));
-    let key = t.app.archive.record_key(&record);
-    t.app
-        .archive
-        .s3
-        .put_object()
-        .bucket(&t.app.archive.bucket)
-        .key(&key)
-        .body(record.to_json_line().expect("json").into_bytes().into())
-        .send()
-        .await
-        .expect("plant pending record");
+    t.plant_pending(
+        "http-502",
+        chrono::Utc::now() - chrono::Duration::minutes(10),
+    )
+    .await;
     let handled = t
         .app
         .handle(payload("http-502"), Duration::from_secs(30))
@@ -352,21 +361,7 @@ async fn a_crash_after_archiving_is_recovered_on_retry() {
 #[tokio::test]
 async fn a_fresh_claim_by_another_invocation_is_left_alone() {
     let t = target(false).await;
-    let event = crate::support::stopped(&payload("spot").to_string());
-    let d = ecs_autopsy::diagnose(&event, &Default::default());
-    let mut record = Record::new(&event, &Default::default(), &d);
-    record.claimed_at = Some(chrono::Utc::now());
-    let key = t.app.archive.record_key(&record);
-    t.app
-        .archive
-        .s3
-        .put_object()
-        .bucket(&t.app.archive.bucket)
-        .key(&key)
-        .body(record.to_json_line().expect("json").into_bytes().into())
-        .send()
-        .await
-        .expect("plant claimed record");
+    t.plant_pending("spot", chrono::Utc::now()).await;
     let handled = t.app.handle(payload("spot"), Duration::from_secs(30)).await;
     assert!(handled.is_err(), "in progress elsewhere: retry later");
     assert_eq!(t.messages().await.len(), 0);
