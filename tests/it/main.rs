@@ -7,6 +7,7 @@ mod cli;
 mod event_model;
 mod faults;
 mod gather;
+mod lambda;
 mod properties;
 mod render;
 mod reporting;

@@ -17,13 +17,13 @@ use crate::sandbox::{PLANTED, sandbox};
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// A topic with its own subscribed queue and a bucket, so parallel tests never share messages.
-struct Target {
-    app: App,
+pub(crate) struct Target {
+    pub(crate) app: App,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
 }
 
-async fn target(notify_benign: bool) -> Target {
+pub(crate) async fn target(notify_benign: bool) -> Target {
     let sb = sandbox();
     let sdk = sb.sdk_config().await;
     let n = NEXT.fetch_add(1, Ordering::SeqCst);
@@ -83,7 +83,7 @@ async fn target(notify_benign: bool) -> Target {
 }
 
 impl Target {
-    async fn messages(&self) -> Vec<Value> {
+    pub(crate) async fn messages(&self) -> Vec<Value> {
         let mut out = Vec::new();
         for _ in 0..5 {
             let got = self
@@ -150,7 +150,7 @@ impl Target {
             .expect("plant pending record");
     }
 
-    async fn keys(&self) -> Vec<String> {
+    pub(crate) async fn keys(&self) -> Vec<String> {
         let out = self
             .app
             .archive

@@ -14,6 +14,8 @@ use ecs_autopsy::event::TaskStateChange;
 
 pub struct Sandbox {
     pub endpoint: String,
+    /// host:port of the local Lambda Runtime API.
+    pub runtime_api: String,
     pub events: HashMap<String, PathBuf>,
     _child: Child,
     _dir: PathBuf,
@@ -22,6 +24,7 @@ pub struct Sandbox {
 #[derive(serde::Deserialize)]
 struct Ready {
     endpoint: String,
+    runtime_api: String,
     events: HashMap<String, PathBuf>,
 }
 
@@ -62,6 +65,7 @@ fn start() -> Sandbox {
     };
     Sandbox {
         endpoint: ready.endpoint,
+        runtime_api: ready.runtime_api,
         events: ready.events,
         _child: child,
         _dir: dir,

@@ -409,22 +409,18 @@ def main():
     ap.add_argument("--scenario", action="append")
     ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()
-    import logging
-
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    patch_moto()
-    port = args.port or free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+    server, endpoint = start_server(args.port)
     pathlib.Path(args.out).mkdir(parents=True, exist_ok=True)
     seeder = Seeder(endpoint)
     events = {}
     for name in args.scenario or SCENARIOS:
         events[name] = seeder.seed(name, SCENARIOS[name], args.out)
-    print("READY " + json.dumps({"endpoint": endpoint, "region": REGION, "events": events}), flush=True)
+    sys.path.insert(0, str(pathlib.Path(__file__).parent))
+    from runtime_api import RuntimeApi
+
+    runtime = RuntimeApi()
+    ready = {"endpoint": endpoint, "region": REGION, "events": events, "runtime_api": runtime.address}
+    print("READY " + json.dumps(ready), flush=True)
 
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -440,7 +436,22 @@ def main():
         done.wait()
     except KeyboardInterrupt:
         pass
+    runtime.stop()
     server.stop()
+
+
+def start_server(port=0):
+    """Starts moto on 127.0.0.1 in this process; returns (server, endpoint)."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    patch_moto()
+    port = port or free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server, f"http://127.0.0.1:{port}"
 
 
 if __name__ == "__main__":
