@@ -1,31 +1,24 @@
 # ecs-autopsy — the two commands a newcomer needs are `make demo` and `make test`.
+# Every tool beyond the Rust toolchain and Python is installed here, pinned, into local venvs.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 CARGO ?= cargo
 PYTHON ?= python3
-VENV := .venv
-SANDBOX_READY := $(VENV)/.installed
-CLI := target/debug/ecs-autopsy
-EVENTS := $(sort $(filter-out %.evidence.json,$(wildcard events/*.json)))
+export SAM_CLI_TELEMETRY := 0
 
-.PHONY: test demo bench fmt-check clippy build events sandbox
+SANDBOX_READY := .venv/.installed
+LINT_READY := .venv-lint/.installed
+SAM_READY := .venv-sam/.installed
+LAMBDA_READY := .venv-lambda/.installed
+ARTIFACT := target/lambda/autopsy-lambda/bootstrap
 
-## test: format check, clippy (warnings are errors), then every test (the integration tests
-## start the AWS emulator from the local venv).
-test: fmt-check clippy $(SANDBOX_READY)
-	$(CARGO) test --all-targets
+.PHONY: test demo bench fmt-check clippy unit template-lint artifact explain-samples events sandbox
+
+## test: format check, clippy (warnings are errors), every test (the integration tests start the
+## AWS emulator), the template's linters, then the deployable arm64 artifact with its size.
+test: fmt-check clippy unit template-lint artifact
 	@echo "make test: all checks passed"
-
-## The AWS emulator (moto, pinned with its dependencies) in a local venv.
-$(SANDBOX_READY): tests/sandbox/requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/sandbox/requirements.txt
-	touch $@
-
-## sandbox: run the seeded emulator in the foreground (prints its endpoint and event files).
-sandbox: $(SANDBOX_READY)
-	$(VENV)/bin/python tests/sandbox/sandbox.py --out target/sandbox
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
@@ -33,24 +26,65 @@ fmt-check:
 clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
 
-build:
-	$(CARGO) build --bin ecs-autopsy
+unit: $(SANDBOX_READY)
+	$(CARGO) test --all-targets
 
-## demo: explain every sample event offline, with its evidence where it has some.
-demo: build
-	@for f in $(EVENTS); do \
+## demo: the real function under a local Lambda Runtime API against the local AWS emulator.
+demo: $(SANDBOX_READY)
+	@echo "==> building autopsy-lambda"
+	$(CARGO) build --bin autopsy-lambda
+	.venv/bin/python tests/sandbox/demo.py --function target/debug/autopsy-lambda --out target/demo
+
+## explain-samples: every sample event explained offline, with its evidence where it has some.
+explain-samples:
+	$(CARGO) build --bin ecs-autopsy
+	@for f in $(sort $(filter-out %.evidence.json,$(wildcard events/*.json))); do \
 	  ev="$${f%.json}.evidence.json"; \
-	  echo; echo "=================================================================="; \
-	  echo "== $$f"; \
-	  if [ -f "$$ev" ]; then echo "== evidence: $$ev"; args=(--evidence "$$ev"); else args=(); fi; \
-	  echo "=================================================================="; \
-	  $(CLI) explain --event "$$f" "$${args[@]}" || true; \
+	  echo; echo "== $$f"; \
+	  if [ -f "$$ev" ]; then args=(--evidence "$$ev"); else args=(); fi; \
+	  target/debug/ecs-autopsy explain --event "$$f" "$${args[@]}" || true; \
 	done
 
 ## bench: criterion benchmarks of the engine (diagnoses and renders per second).
 bench:
 	$(CARGO) bench --bench engine -- --noplot
 
+## template-lint: cfn-lint, `sam validate --lint` and checkov, each from its own venv.
+template-lint: $(LINT_READY) $(SAM_READY)
+	.venv-lint/bin/cfn-lint template.yaml
+	AWS_DEFAULT_REGION=eu-west-1 .venv-sam/bin/sam validate --lint -t template.yaml
+	.venv-lint/bin/checkov -f template.yaml --framework cloudformation --skip-download --quiet --compact
+
+## artifact: the deployable bootstrap for provided.al2023 on arm64 (cargo-lambda + zig).
+artifact: $(LAMBDA_READY)
+	@rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/.venv-lambda/bin:$$PATH" $(CARGO) lambda build --release --arm64 --bin autopsy-lambda --output-format zip
+	@echo "artifact: $$(stat -c %s target/lambda/autopsy-lambda/bootstrap.zip) bytes zipped (target/lambda/autopsy-lambda/bootstrap.zip)"
+
 ## events: regenerate the sample events and their evidence.
 events:
-	python3 tests/fixtures/make_events.py
+	$(PYTHON) tests/fixtures/make_events.py
+
+## sandbox: the seeded emulator in the foreground (prints its endpoint and event files).
+sandbox: $(SANDBOX_READY)
+	.venv/bin/python tests/sandbox/sandbox.py --out target/sandbox
+
+$(SANDBOX_READY): tests/sandbox/requirements.txt
+	$(PYTHON) -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+$(LINT_READY): tests/lint/requirements-lint.txt
+	$(PYTHON) -m venv .venv-lint
+	.venv-lint/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+$(SAM_READY): tests/lint/requirements-sam.txt
+	$(PYTHON) -m venv .venv-sam
+	.venv-sam/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+$(LAMBDA_READY): tests/lint/requirements-lambda.txt
+	$(PYTHON) -m venv .venv-lambda
+	.venv-lambda/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@

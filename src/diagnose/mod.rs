@@ -367,6 +367,28 @@ pub fn diagnose(event: &TaskStateChange, evidence: &Evidence) -> Diagnosis {
         verdict.key_fact = verdict.cause.label().to_owned();
     }
 
+    // AWS strings are quoted into findings, summaries and the timeline; bound every one so a
+    // 10,000-character reason cannot swell the message, the record or the report.
+    clip(&mut verdict.summary, 1000);
+    clip(&mut verdict.key_fact, 120);
+    for f in &mut verdict.findings {
+        clip(&mut f.observed, 600);
+        if let Some(t) = f.threshold.as_mut() {
+            clip(t, 200);
+        }
+    }
+    for r in &mut verdict.recommendations {
+        clip(r, 600);
+    }
+    let mut timeline = timeline;
+    for e in &mut timeline {
+        clip(&mut e.text, 500);
+    }
+    let mut missing = missing;
+    for m in &mut missing {
+        clip(m, 300);
+    }
+
     Diagnosis {
         cause: verdict.cause,
         severity,
@@ -407,6 +429,14 @@ fn adjusted_confidence(verdict: &Verdict, evidence: &Evidence) -> f64 {
     }
     let rounded = (confidence.clamp(0.05, 0.99) * 100.0).round() / 100.0;
     if rounded.is_finite() { rounded } else { 0.05 }
+}
+
+/// Shortens `text` to at most `max` characters, marking the cut.
+fn clip(text: &mut String, max: usize) {
+    if text.chars().count() > max {
+        let cut: String = text.chars().take(max.saturating_sub(1)).collect();
+        *text = format!("{cut}…");
+    }
 }
 
 fn dedup(items: Vec<String>) -> Vec<String> {

@@ -82,20 +82,19 @@ pub enum Outcome {
 /// Keeps S3 key segments to safe characters: ECS names are `[A-Za-z0-9_-]`, but nothing is
 /// trusted.
 pub fn key_segment(s: &str) -> String {
-    let cleaned: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(255)
-        .collect();
+    let mut cleaned = String::with_capacity(s.len().min(255));
+    let mut previous = ' ';
+    for c in s.chars().take(255) {
+        // No ".." anywhere: some tools treat it as a path step even in flat S3 keys.
+        let keep =
+            c.is_ascii_alphanumeric() || matches!(c, '-' | '_') || (c == '.' && previous != '.');
+        let c = if keep { c } else { '_' };
+        cleaned.push(c);
+        previous = c;
+    }
     match cleaned.as_str() {
         "" => "_".to_owned(),
-        "." | ".." => cleaned.replace('.', "_"),
+        "." => "_".to_owned(),
         _ => cleaned,
     }
 }
@@ -554,7 +553,8 @@ mod tests {
     fn key_segments_are_safe() {
         assert_eq!(key_segment("prod-eu_1"), "prod-eu_1");
         assert_eq!(key_segment("a/b c"), "a_b_c");
-        assert_eq!(key_segment(".."), "__");
+        assert_eq!(key_segment(".."), "._");
+        assert_eq!(key_segment("a...b"), "a._.b");
         assert_eq!(key_segment(""), "_");
         assert_eq!(key_segment(&"x".repeat(400)).len(), 255);
         assert_eq!(key_segment("café"), "caf_");

@@ -33,6 +33,8 @@ enum Trim {
     NoEvidenceInJson,
     ShortEmailLogs,
     CutEmail,
+    /// The JSON form keeps only the verdict and the identifiers.
+    MinimalJson,
 }
 
 fn storm_line(record: &Record) -> Option<String> {
@@ -57,6 +59,26 @@ fn storm_line(record: &Record) -> Option<String> {
 }
 
 fn json_form(record: &Record, trim: Trim) -> String {
+    if trim >= Trim::MinimalJson {
+        let d = &record.diagnosis;
+        return serde_json::json!({
+            "schema_version": record.schema_version,
+            "task_arn": record.task_arn,
+            "cluster": record.cluster,
+            "service": record.service,
+            "stopped_at": record.stopped_at,
+            "notified": record.notified,
+            "truncated": true,
+            "diagnosis": {
+                "cause": d.cause,
+                "severity": d.severity,
+                "confidence": d.confidence,
+                "summary": d.summary,
+                "recommendations": d.recommendations,
+            },
+        })
+        .to_string();
+    }
     let mut r = record.clone();
     if trim >= Trim::NoLogsInJson {
         r.evidence.logs = None;
@@ -68,6 +90,17 @@ fn json_form(record: &Record, trim: Trim) -> String {
         r.evidence = Default::default();
         r.event.detail.containers.truncate(10);
         r.event.detail.attachments.clear();
+        let bound = |s: &mut Option<String>| {
+            if let Some(text) = s.as_mut()
+                && text.len() > 1000
+            {
+                *text = truncate_bytes(text, 1000).to_owned();
+            }
+        };
+        bound(&mut r.event.detail.stopped_reason);
+        for c in r.event.detail.containers.iter_mut() {
+            bound(&mut c.reason);
+        }
     }
     serde_json::to_string(&r).unwrap_or_else(|_| "{}".to_owned())
 }
@@ -149,7 +182,7 @@ fn assemble(
         .to_string()
     };
     let mut message = build(&email);
-    if trim == Trim::CutEmail && message.len() > MESSAGE_BUDGET {
+    if trim >= Trim::CutEmail && message.len() > MESSAGE_BUDGET {
         // The verdict comes first in the email, so cutting its end loses only detail.
         let over = message.len() - MESSAGE_BUDGET;
         let keep = email.len().saturating_sub(over + 64);
@@ -181,6 +214,7 @@ pub fn build(record: &Record, report_link: Option<&str>) -> Notification {
         Trim::NoEvidenceInJson,
         Trim::ShortEmailLogs,
         Trim::CutEmail,
+        Trim::MinimalJson,
     ] {
         message = assemble(record, &links, report_link, &sms, trim);
         if message.len() <= MESSAGE_BUDGET {

@@ -168,7 +168,7 @@ faults! {
 }
 
 /// An endpoint that accepts connections and never answers.
-fn black_hole() -> String {
+pub(crate) fn black_hole() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     std::thread::spawn(move || {

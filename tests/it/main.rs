@@ -8,6 +8,7 @@ mod event_model;
 mod faults;
 mod gather;
 mod lambda;
+mod limits;
 mod properties;
 mod render;
 mod reporting;

@@ -103,3 +103,24 @@ proptest! {
         run_everything(event_text!("cpu_starved_elb_kill_ec2_signup_day"), &evidence);
     }
 }
+
+/// The fuzzers' corpora (seeded from events/, grown by fuzzing) replayed on stable in every test
+/// run: whatever the fuzzers found interesting stays covered.
+#[test]
+fn every_fuzz_corpus_input_runs_clean() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let mut count = 0;
+    for target in ["parse_event", "diagnose_render"] {
+        for entry in std::fs::read_dir(root.join(target)).expect("corpus dir") {
+            let data = std::fs::read(entry.expect("entry").path()).expect("corpus file");
+            let (event, evidence) = match data.iter().position(|b| *b == 0) {
+                Some(i) => (&data[..i], &data[i + 1..]),
+                None => (&data[..], &[][..]),
+            };
+            let evidence: Evidence = serde_json::from_slice(evidence).unwrap_or_default();
+            run_everything(&String::from_utf8_lossy(event), &evidence);
+            count += 1;
+        }
+    }
+    assert!(count >= 40, "corpus too small: {count}");
+}

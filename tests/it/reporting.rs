@@ -455,3 +455,40 @@ async fn events_that_are_not_stops_are_ignored_and_bad_ones_are_errors() {
     assert!(t.keys().await.is_empty());
     assert_eq!(t.messages().await.len(), 0);
 }
+
+#[tokio::test]
+async fn with_little_time_left_a_partial_diagnosis_is_still_published() {
+    let mut t = target(false).await;
+    // Every evidence source hangs; only archiving and publishing work.
+    let sdk = sandbox().sdk_config().await;
+    let hang = sdk
+        .clone()
+        .into_builder()
+        .endpoint_url(crate::faults::black_hole())
+        .build();
+    t.app.clients = ecs_autopsy::gather::Clients::new(&hang);
+    let budget = ecs_autopsy::app::REPORT_RESERVE + Duration::from_secs(1);
+    let started = std::time::Instant::now();
+    let handled = t
+        .app
+        .handle(payload("seed"), budget)
+        .await
+        .expect("handled");
+    assert!(
+        started.elapsed() < budget + Duration::from_secs(5),
+        "gathering stopped at its deadline"
+    );
+    let key = key_of(&handled);
+    let record: Value =
+        serde_json::from_str(t.object(&key).await.expect("archived").trim_end()).expect("json");
+    assert_eq!(
+        record["diagnosis"]["cause"], "elb_health_check_failed",
+        "the event alone still speaks"
+    );
+    assert!(
+        record["diagnosis"]["missing"]
+            .as_array()
+            .is_some_and(|m| m.len() >= 5)
+    );
+    assert_eq!(t.messages().await.len(), 1);
+}

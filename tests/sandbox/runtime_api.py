@@ -23,6 +23,7 @@ class RuntimeApi:
         self.results = {}
         self.done = {}
         self.init_error = None
+        self.next_times = []
         self.lock = threading.Lock()
         api = self
 
@@ -45,6 +46,7 @@ class RuntimeApi:
 
             def do_GET(self):
                 if self.path == f"{PREFIX}/invocation/next":
+                    api.next_times.append(time.monotonic())
                     request_id, payload = api.pending.get()
                     deadline = int((time.time() + api.timeout) * 1000)
                     self._send(

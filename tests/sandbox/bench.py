@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""`make bench`: what the function costs, measured on the real binary against the local emulator.
+
+Prints one table: cold init, per-incident wall / CPU / instructions / AWS calls (cold and warm),
+the critical-path floor and the warm ratio to it, peak RSS, the engine's criterion figures, a
+storm of 1,000 stops across 20 services, and the artifact size. BENCHMARKS.md explains the method.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+
+import sandbox  # noqa: E402
+from runtime_api import RuntimeApi  # noqa: E402
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+class Calls:
+    """Counts the emulator's requests and keeps their server-side intervals."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.intervals = []
+
+    def install(self):
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+        calls = self
+        original = DomainDispatcherApplication.__call__
+
+        def wrapped(app, environ, start_response):
+            t0 = time.monotonic()
+            try:
+                return original(app, environ, start_response)
+            finally:
+                with calls.lock:
+                    calls.intervals.append((t0, time.monotonic()))
+
+        DomainDispatcherApplication.__call__ = wrapped
+
+    def mark(self):
+        with self.lock:
+            return len(self.intervals)
+
+    def since(self, mark):
+        with self.lock:
+            return self.intervals[mark:]
+
+
+def busy_time(intervals):
+    """Length of the union of intervals: time at least one AWS call was in flight."""
+    total, end = 0.0, None
+    for a, b in sorted(intervals):
+        if end is None or a > end:
+            total += b - a
+            end = b
+        elif b > end:
+            total += b - end
+            end = b
+    return total
+
+
+def cpu_seconds(pid):
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def peak_rss_kib(pid):
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def invoke(runtime, payload):
+    req = urllib.request.Request(f"http://{runtime.address}/control/invoke", data=json.dumps(payload).encode(), method="POST")
+    with urllib.request.urlopen(req, timeout=300) as resp:
+        return json.loads(resp.read())
+
+
+class Bench:
+    def __init__(self, function):
+        self.function = function
+        self.calls = Calls()
+        self.calls.install()
+        self.server, self.endpoint = sandbox.start_server()
+        seeder = sandbox.Seeder(self.endpoint)
+        self.events_dir = pathlib.Path("target/bench/events")
+        self.events_dir.mkdir(parents=True, exist_ok=True)
+        self.seed_event = json.loads(pathlib.Path(seeder.seed("seed", sandbox.SCENARIOS["seed"], self.events_dir)).read_text())
+        import boto3
+
+        kw = dict(endpoint_url=self.endpoint, region_name=sandbox.REGION, aws_access_key_id="b", aws_secret_access_key="b")
+        self.s3 = boto3.client("s3", **kw)
+        self.bucket = "ecs-autopsy-bench"
+        self.s3.create_bucket(Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": sandbox.REGION})
+        self.topic = boto3.client("sns", **kw).create_topic(Name="bench")["TopicArn"]
+        self.published = 0
+        from moto.sns.models import SNSBackend
+
+        original = SNSBackend.publish
+        bench = self
+
+        def publish(backend, *a, **k):
+            bench.published += 1
+            return original(backend, *a, **k)
+
+        SNSBackend.publish = publish
+
+    def env(self, runtime):
+        return dict(
+            os.environ,
+            AWS_LAMBDA_RUNTIME_API=runtime.address,
+            AWS_LAMBDA_FUNCTION_NAME="ecs-autopsy",
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256",
+            AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
+            AWS_LAMBDA_LOG_STREAM_NAME="bench",
+            AWS_LAMBDA_LOG_GROUP_NAME="/aws/lambda/ecs-autopsy",
+            AWS_ENDPOINT_URL=self.endpoint,
+            AWS_REGION=sandbox.REGION,
+            AWS_ACCESS_KEY_ID="b",
+            AWS_SECRET_ACCESS_KEY="b",
+            INCIDENT_TOPIC_ARN=self.topic,
+            INCIDENT_BUCKET=self.bucket,
+            RUST_LOG="error",
+        )
+
+    def clear_archive(self):
+        """Each measured invocation is a new incident: no record, no storm state."""
+        for obj in self.s3.list_objects_v2(Bucket=self.bucket).get("Contents", []):
+            self.s3.delete_object(Bucket=self.bucket, Key=obj["Key"])
+
+    def spawn(self, runtime, prefix=()):
+        t0 = time.monotonic()
+        proc = subprocess.Popen(list(prefix) + [self.function], env=self.env(runtime), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while not runtime.next_times:
+            if proc.poll() is not None:
+                raise RuntimeError("the function exited during init")
+            time.sleep(0.0005)
+        return proc, runtime.next_times[0] - t0
+
+    def cold_init(self, runs=15):
+        times = []
+        for _ in range(runs):
+            runtime = RuntimeApi()
+            proc, t = self.spawn(runtime)
+            times.append(t)
+            proc.kill()
+            proc.wait()
+            runtime.stop()
+        return statistics.median(times)
+
+    def incidents(self, warm=20):
+        runtime = RuntimeApi()
+        proc, _ = self.spawn(runtime)
+        rows = []
+        for _ in range(warm + 1):
+            self.clear_archive()
+            mark = self.calls.mark()
+            cpu0 = cpu_seconds(proc.pid)
+            t0 = time.monotonic()
+            result = invoke(runtime, self.seed_event)
+            wall = time.monotonic() - t0
+            cpu = cpu_seconds(proc.pid) - cpu0
+            assert result["status"] == "response", result
+            intervals = self.calls.since(mark)
+            rows.append({"wall": wall, "cpu": cpu, "calls": len(intervals), "floor": busy_time(intervals)})
+        rss = peak_rss_kib(proc.pid)
+        proc.kill()
+        proc.wait()
+        runtime.stop()
+        return rows[0], rows[1:], rss
+
+    def instructions(self, warm=5):
+        """Instructions from callgrind: (init + one cold incident), then per warm incident."""
+
+        def run(n):
+            out = pathlib.Path(f"target/bench/callgrind.{n}.out")
+            runtime = RuntimeApi(timeout_seconds=300)
+            proc, _ = self.spawn(runtime, ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--quiet"])
+            for _ in range(n):
+                self.clear_archive()
+                invoke(runtime, self.seed_event)
+            proc.terminate()
+            proc.wait()
+            runtime.stop()
+            for line in out.read_text().splitlines():
+                if line.startswith("summary:") or line.startswith("totals:"):
+                    return int(line.split()[1])
+            return None
+
+        try:
+            one = run(1)
+            many = run(1 + warm)
+        except (OSError, RuntimeError):
+            return None, None
+        if one is None or many is None:
+            return None, None
+        return one, (many - one) / warm
+
+    def storm(self, total=1000, services=20):
+        """1,000 stops across 20 services, two causes each, inside one storm window."""
+        self.clear_archive()
+        runtime = RuntimeApi(timeout_seconds=300)
+        proc, _ = self.spawn(runtime)
+        base = json.loads((sandbox.ROOT / "events" / "oom_killed_reason_fargate_leak.json").read_text())
+        crash = json.loads((sandbox.ROOT / "events" / "app_crashed_exit_127_entrypoint_not_found.json").read_text())
+        published0 = self.published
+        mark = self.calls.mark()
+        t0 = time.monotonic()
+        for i in range(total):
+            ev = json.loads(json.dumps(base if i % 2 == 0 else crash))
+            svc = f"svc-{i % services:02d}"
+            arn = f"arn:aws:ecs:eu-west-1:123456789012:task/storm/{i:032x}"
+            ev["detail"]["taskArn"] = arn
+            ev["detail"]["clusterArn"] = "arn:aws:ecs:eu-west-1:123456789012:cluster/storm"
+            ev["detail"]["group"] = f"service:{svc}"
+            ev["resources"] = [arn]
+            result = invoke(runtime, ev)
+            assert result["status"] == "response", result
+        elapsed = time.monotonic() - t0
+        calls = len(self.calls.since(mark))
+        records = sum(
+            1
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix="incidents/cluster=storm/")
+            for o in page.get("Contents", [])
+            if o["Key"].endswith(".json")
+        )
+        proc.kill()
+        proc.wait()
+        runtime.stop()
+        return {"calls": calls, "notifications": self.published - published0, "records": records, "seconds": elapsed}
+
+
+def criterion(bencher_file):
+    out = {}
+    if not bencher_file or not pathlib.Path(bencher_file).exists():
+        return out
+    for line in pathlib.Path(bencher_file).read_text().splitlines():
+        m = re.match(r"test (\S+)\s+\.\.\. bench:\s+([\d,]+) ns/iter", line)
+        if m:
+            out[m.group(1)] = int(m.group(2).replace(",", ""))
+    return out
+
+
+def fmt_ms(s):
+    return f"{s * 1000:.1f} ms"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--function", required=True)
+    ap.add_argument("--criterion")
+    ap.add_argument("--artifact")
+    ap.add_argument("--binary-arm64")
+    ap.add_argument("--json", default="target/bench/results.json")
+    args = ap.parse_args()
+    pathlib.Path("target/bench").mkdir(parents=True, exist_ok=True)
+
+    b = Bench(args.function)
+    print("==> cold init", flush=True)
+    init = b.cold_init()
+    print("==> incidents (1 cold + 20 warm)", flush=True)
+    cold, warm, rss = b.incidents()
+    print("==> instructions (callgrind)", flush=True)
+    ir_cold, ir_warm = b.instructions()
+    print("==> storm: 1,000 stops across 20 services", flush=True)
+    storm = b.storm()
+    engine = criterion(args.criterion)
+    b.server.stop()
+
+    med = lambda key: statistics.median(r[key] for r in warm)  # noqa: E731
+    floor = med("floor")
+    rows = [
+        ("cold init (spawn → first /next)", fmt_ms(init), "target ≤ 15 ms"),
+        ("incident, cold: wall / CPU", f"{fmt_ms(cold['wall'])} / {fmt_ms(cold['cpu'])}", f"{cold['calls']} AWS calls"),
+        ("incident, warm (median of 20): wall / CPU", f"{fmt_ms(med('wall'))} / {fmt_ms(med('cpu'))}", f"{int(med('calls'))} AWS calls"),
+        ("critical-path floor (AWS calls in flight)", fmt_ms(floor), f"warm wall = {med('wall') / floor:.2f}× floor (target ≤ 1.3×)"),
+        ("instructions: init + cold incident", f"{ir_cold / 1e6:.1f} M" if ir_cold else "n/a", "callgrind"),
+        ("instructions: warm incident", f"{ir_warm / 1e6:.1f} M" if ir_warm else "n/a", "callgrind"),
+        ("peak RSS", f"{rss / 1024:.1f} MiB", "target ≤ 30 MB"),
+        ("estimated wall at 128 MB (~7% vCPU)", fmt_ms(med("cpu") * 14 + floor), "warm CPU × 14 + floor"),
+        ("storm: 1,000 stops / 20 services", f"{storm['seconds']:.1f} s", f"{storm['calls']} AWS calls, {storm['notifications']} notifications (target ≤ 40), {storm['records']} records"),
+    ]
+    for name, ns in sorted(engine.items()):
+        rows.append((f"engine {name}", f"{1e9 / ns:,.0f} /s", f"{ns / 1000:.1f} µs each"))
+    for label, path in (("artifact: bootstrap (arm64, stripped)", args.binary_arm64), ("artifact: zip", args.artifact)):
+        if path and pathlib.Path(path).exists():
+            rows.append((label, f"{pathlib.Path(path).stat().st_size / 1e6:.2f} MB", path))
+    width = max(len(r[0]) for r in rows)
+    print()
+    print(f"{'measure'.ljust(width)}  {'value':>22}  notes")
+    print(f"{'-' * width}  {'-' * 22}  {'-' * 40}")
+    for name, value, note in rows:
+        print(f"{name.ljust(width)}  {value:>22}  {note}")
+    pathlib.Path(args.json).write_text(
+        json.dumps({"init_s": init, "cold": cold, "warm": warm, "rss_kib": rss, "ir_cold": ir_cold, "ir_warm": ir_warm, "storm": storm, "engine_ns": engine}, indent=2)
+    )
+
+
+if __name__ == "__main__":
+    main()
