@@ -13,7 +13,7 @@ SAM_READY := .venv-sam/.installed
 LAMBDA_READY := .venv-lambda/.installed
 ARTIFACT := target/lambda/autopsy-lambda/bootstrap
 
-.PHONY: test demo bench fmt-check clippy unit template-lint artifact explain-samples events sandbox
+.PHONY: test demo bench fuzz fmt-check clippy unit template-lint artifact explain-samples events sandbox
 
 ## test: format check, clippy (warnings are errors), every test (the integration tests start the
 ## AWS emulator), the template's linters, then the deployable arm64 artifact with its size.
@@ -45,9 +45,22 @@ explain-samples:
 	  target/debug/ecs-autopsy explain --event "$$f" "$${args[@]}" || true; \
 	done
 
-## bench: criterion benchmarks of the engine (diagnoses and renders per second).
-bench:
-	$(CARGO) bench --bench engine -- --noplot
+## bench: one table: cold init, per-incident cost, critical-path floor, RSS, engine, storm,
+## artifact size (method in BENCHMARKS.md). Uses the release binary and the local emulator.
+bench: $(SANDBOX_READY)
+	@mkdir -p target/bench
+	$(CARGO) bench --bench engine -- --output-format bencher --warm-up-time 1 --measurement-time 3 | tee target/bench/criterion.txt
+	$(CARGO) build --release --bin autopsy-lambda
+	.venv/bin/python tests/sandbox/bench.py --function target/release/autopsy-lambda \
+	  --criterion target/bench/criterion.txt \
+	  --artifact target/lambda/autopsy-lambda/bootstrap.zip --binary-arm64 target/lambda/autopsy-lambda/bootstrap
+
+## fuzz: a short pass of each fuzz target (nightly + cargo-fuzz; FUZZ_SECONDS per target).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && $(CARGO) +nightly fuzz run parse_event -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && $(CARGO) +nightly fuzz run diagnose_render -- -max_total_time=$(FUZZ_SECONDS)
 
 ## template-lint: cfn-lint, `sam validate --lint` and checkov, each from its own venv.
 template-lint: $(LINT_READY) $(SAM_READY)

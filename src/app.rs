@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::diagnose::diagnose;
 use crate::error::EventError;
 use crate::event::{self, Incoming};
-use crate::gather::{Clients, Settings, gather};
+use crate::gather::{Clients, Scope, Settings, gather};
 use crate::report::archive::{Archive, ArchiveError, Outcome};
 use crate::report::{Record, render_html};
 
@@ -76,21 +76,26 @@ impl App {
         let task_arn = event.detail.task_arn.clone();
 
         // A redelivered event whose incident is finished costs one GET, not a gathering.
-        let probe = Record::new(
-            &event,
-            &Default::default(),
-            &diagnose(&event, &Default::default()),
-        );
+        let first_look = diagnose(&event, &Default::default());
+        let probe = Record::new(&event, &Default::default(), &first_look);
         let key = self.archive.record_key(&probe);
         if self.archive.already_final(&key).await? {
             tracing::info!(%task_arn, %key, "duplicate delivery acknowledged");
             return Ok(Handled::Done(Outcome::Duplicate { key }));
         }
 
+        // A stop the event alone shows to be benign, and that nobody will be told about, needs
+        // only ECS's view (which can still turn it into a lost host or a failed rollout).
+        let scope = if first_look.benign && !self.config.notify_benign {
+            Scope::EcsOnly
+        } else {
+            Scope::Full
+        };
         let settings = Settings::new(
             self.config.lookback_minutes,
             budget.saturating_sub(REPORT_RESERVE),
-        );
+        )
+        .with_scope(scope);
         let evidence = gather(&self.clients, &event, &settings).await;
         let diagnosis = diagnose(&event, &evidence);
         tracing::info!(

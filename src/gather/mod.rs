@@ -65,6 +65,17 @@ impl Clients {
     }
 }
 
+/// Which sources to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything: ECS, ELB, CloudWatch metrics and logs.
+    Full,
+    /// ECS only (task definition, service, task, host): for stops the event already shows to be
+    /// benign, where metrics and logs would change nothing but cost three more endpoints' TLS
+    /// handshakes and a dozen calls.
+    EcsOnly,
+}
+
 /// How far to look and how long to take.
 #[derive(Clone, Copy, Debug)]
 pub struct Settings {
@@ -72,6 +83,7 @@ pub struct Settings {
     pub lookback_minutes: u32,
     /// When gathering must be done; calls still running then are abandoned.
     pub deadline: Instant,
+    pub scope: Scope,
 }
 
 impl Settings {
@@ -79,7 +91,13 @@ impl Settings {
         Self {
             lookback_minutes,
             deadline: Instant::now() + budget,
+            scope: Scope::Full,
         }
+    }
+
+    pub fn with_scope(mut self, scope: Scope) -> Self {
+        self.scope = scope;
+        self
     }
 
     fn remaining(&self) -> Duration {
@@ -130,6 +148,9 @@ pub async fn gather(clients: &Clients, event: &TaskStateChange, settings: &Setti
     evidence.task = take(&mut evidence, Source::Task, task);
     evidence.host = take(&mut evidence, Source::Host, host);
     let stopped_arns = take(&mut evidence, Source::RecentStops, stopped);
+    if settings.scope == Scope::EcsOnly {
+        return evidence;
+    }
 
     // Round 2.
     let tg_arns: Vec<String> = evidence

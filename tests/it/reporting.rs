@@ -425,6 +425,12 @@ async fn benign_stops_are_archived_not_notified_unless_asked() {
         })
     ));
     assert_eq!(t.messages().await.len(), 0);
+    // Nobody is told, so only ECS is asked: no metrics, no logs, no ALB calls.
+    let body = t.object(&key_of(&handled)).await.expect("archived");
+    let record: Value = serde_json::from_str(body.trim_end()).expect("json");
+    assert!(record["evidence"]["service"].is_object());
+    assert!(record["evidence"]["metrics"].is_null() && record["evidence"]["logs"].is_null());
+    assert_eq!(record["evidence"]["missing"], serde_json::json!([]));
     let loud = target(true).await;
     loud.app
         .handle(payload("deployment"), Duration::from_secs(30))
