@@ -32,6 +32,7 @@ class Calls:
     def __init__(self):
         self.lock = threading.Lock()
         self.intervals = []
+        self.services = []
 
     def install(self):
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication
@@ -41,11 +42,17 @@ class Calls:
 
         def wrapped(app, environ, start_response):
             t0 = time.monotonic()
+            # The SigV4 credential scope names the service: one endpoint (one TLS handshake
+            # in AWS) per distinct service.
+            auth = environ.get("HTTP_AUTHORIZATION", "")
+            m = re.search(r"Credential=[^/]+/\d+/[^/]+/([^/]+)/", auth)
+            service = m.group(1) if m else "?"
             try:
                 return original(app, environ, start_response)
             finally:
                 with calls.lock:
                     calls.intervals.append((t0, time.monotonic()))
+                    calls.services.append(service)
 
         DomainDispatcherApplication.__call__ = wrapped
 
@@ -56,6 +63,10 @@ class Calls:
     def since(self, mark):
         with self.lock:
             return self.intervals[mark:]
+
+    def services_since(self, mark):
+        with self.lock:
+            return sorted(set(self.services[mark:]))
 
 
 def busy_time(intervals):
@@ -99,6 +110,7 @@ class Bench:
         self.events_dir = pathlib.Path("target/bench/events")
         self.events_dir.mkdir(parents=True, exist_ok=True)
         self.seed_event = json.loads(pathlib.Path(seeder.seed("seed", sandbox.SCENARIOS["seed"], self.events_dir)).read_text())
+        self.deployment_path = seeder.seed("deployment", sandbox.SCENARIOS["deployment"], self.events_dir)
         import boto3
 
         kw = dict(endpoint_url=self.endpoint, region_name=sandbox.REGION, aws_access_key_id="b", aws_secret_access_key="b")
@@ -175,12 +187,28 @@ class Bench:
             cpu = cpu_seconds(proc.pid) - cpu0
             assert result["status"] == "response", result
             intervals = self.calls.since(mark)
-            rows.append({"wall": wall, "cpu": cpu, "calls": len(intervals), "floor": busy_time(intervals)})
+            rows.append(
+                {"wall": wall, "cpu": cpu, "calls": len(intervals), "floor": busy_time(intervals), "endpoints": self.calls.services_since(mark)}
+            )
         rss = peak_rss_kib(proc.pid)
         proc.kill()
         proc.wait()
         runtime.stop()
         return rows[0], rows[1:], rss
+
+    def benign(self, event_path):
+        """A deployment stop that is not notified: ECS-only gathering."""
+        runtime = RuntimeApi()
+        proc, _ = self.spawn(runtime)
+        payload = json.loads(pathlib.Path(event_path).read_text())
+        self.clear_archive()
+        mark = self.calls.mark()
+        invoke(runtime, payload)
+        out = {"calls": len(self.calls.since(mark)), "endpoints": self.calls.services_since(mark)}
+        proc.kill()
+        proc.wait()
+        runtime.stop()
+        return out
 
     def instructions(self, warm=5):
         """Instructions from callgrind: (init + one cold incident), then per warm incident."""
@@ -220,7 +248,8 @@ class Bench:
         mark = self.calls.mark()
         t0 = time.monotonic()
         for i in range(total):
-            ev = json.loads(json.dumps(base if i % 2 == 0 else crash))
+            # Every service sees both causes: at most 2 × 20 notifications.
+            ev = json.loads(json.dumps(base if (i // services) % 2 == 0 else crash))
             svc = f"svc-{i % services:02d}"
             arn = f"arn:aws:ecs:eu-west-1:123456789012:task/storm/{i:032x}"
             ev["detail"]["taskArn"] = arn
@@ -273,6 +302,8 @@ def main():
     init = b.cold_init()
     print("==> incidents (1 cold + 20 warm)", flush=True)
     cold, warm, rss = b.incidents()
+    print("==> a benign stop (deployment, not notified)", flush=True)
+    benign = b.benign(b.deployment_path)
     print("==> instructions (callgrind)", flush=True)
     ir_cold, ir_warm = b.instructions()
     print("==> storm: 1,000 stops across 20 services", flush=True)
@@ -286,6 +317,8 @@ def main():
         ("cold init (spawn → first /next)", fmt_ms(init), "target ≤ 15 ms"),
         ("incident, cold: wall / CPU", f"{fmt_ms(cold['wall'])} / {fmt_ms(cold['cpu'])}", f"{cold['calls']} AWS calls"),
         ("incident, warm (median of 20): wall / CPU", f"{fmt_ms(med('wall'))} / {fmt_ms(med('cpu'))}", f"{int(med('calls'))} AWS calls"),
+        ("endpoints per incident (TLS handshakes when cold)", str(len(cold["endpoints"])), ", ".join(cold["endpoints"])),
+        ("benign stop, not notified", f"{benign['calls']} AWS calls", f"{len(benign['endpoints'])} endpoints: {', '.join(benign['endpoints'])}"),
         ("critical-path floor (AWS calls in flight)", fmt_ms(floor), f"warm wall = {med('wall') / floor:.2f}× floor (target ≤ 1.3×)"),
         ("instructions: init + cold incident", f"{ir_cold / 1e6:.1f} M" if ir_cold else "n/a", "callgrind"),
         ("instructions: warm incident", f"{ir_warm / 1e6:.1f} M" if ir_warm else "n/a", "callgrind"),
@@ -305,7 +338,7 @@ def main():
     for name, value, note in rows:
         print(f"{name.ljust(width)}  {value:>22}  {note}")
     pathlib.Path(args.json).write_text(
-        json.dumps({"init_s": init, "cold": cold, "warm": warm, "rss_kib": rss, "ir_cold": ir_cold, "ir_warm": ir_warm, "storm": storm, "engine_ns": engine}, indent=2)
+        json.dumps({"init_s": init, "cold": cold, "warm": warm, "rss_kib": rss, "ir_cold": ir_cold, "ir_warm": ir_warm, "storm": storm, "benign": benign, "engine_ns": engine}, indent=2)
     )
 
 
