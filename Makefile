@@ -47,7 +47,7 @@ explain-samples:
 
 ## bench: one table: cold init, per-incident cost, critical-path floor, RSS, engine, storm,
 ## artifact size (method in BENCHMARKS.md). Uses the release binary and the local emulator.
-bench: $(SANDBOX_READY)
+bench: $(SANDBOX_READY) artifact
 	@mkdir -p target/bench
 	$(CARGO) bench --bench engine -- --output-format bencher --warm-up-time 1 --measurement-time 3 | tee target/bench/criterion.txt
 	$(CARGO) build --release --bin autopsy-lambda
@@ -59,8 +59,10 @@ bench: $(SANDBOX_READY)
 FUZZ_SECONDS ?= 60
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	cd fuzz && $(CARGO) +nightly fuzz run parse_event -- -max_total_time=$(FUZZ_SECONDS)
-	cd fuzz && $(CARGO) +nightly fuzz run diagnose_render -- -max_total_time=$(FUZZ_SECONDS)
+	@mkdir -p fuzz/target/corpus/parse_event fuzz/target/corpus/diagnose_render
+	# New inputs go to fuzz/target/corpus; the checked-in seeds in fuzz/corpus are only read.
+	cd fuzz && $(CARGO) +nightly fuzz run parse_event target/corpus/parse_event corpus/parse_event -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && $(CARGO) +nightly fuzz run diagnose_render target/corpus/diagnose_render corpus/diagnose_render -- -max_total_time=$(FUZZ_SECONDS)
 
 ## template-lint: cfn-lint, `sam validate --lint` and checkov, each from its own venv.
 template-lint: $(LINT_READY) $(SAM_READY)

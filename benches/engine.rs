@@ -2,7 +2,9 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use ecs_autopsy::event::{Incoming, TaskStateChange, parse_event};
-use ecs_autopsy::report::{ConsoleLinks, Record, render_email, render_sms, render_subject};
+use ecs_autopsy::report::{
+    ConsoleLinks, Record, render_email, render_html, render_sms, render_subject,
+};
 use ecs_autopsy::{Evidence, diagnose};
 use std::hint::black_box;
 
@@ -47,6 +49,9 @@ fn engine(c: &mut Criterion) {
                 render_email(&seed.0, &seed.1, &d, &links, None),
             )
         })
+    });
+    g.bench_function("render/html_report_with_charts", |b| {
+        b.iter(|| render_html(black_box(&seed.0), &seed.1, &d))
     });
     g.bench_function("render/record_json", |b| {
         b.iter(|| Record::new(black_box(&seed.0), &seed.1, &d).to_json_line())

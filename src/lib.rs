@@ -16,3 +16,4 @@ pub mod cli;
 pub mod config;
 pub mod gather;
 pub mod report;
+pub mod tls;

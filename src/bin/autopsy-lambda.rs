@@ -8,15 +8,17 @@ use ecs_autopsy::config::Config;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::{Value, json};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     // JSON logs when AWS_LAMBDA_LOG_FORMAT is JSON, text otherwise.
     lambda_runtime::tracing::init_default_subscriber();
     // A bad value fails init here, with the variable's name, before any event is taken.
     let config = Config::from_env()?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(client) = ecs_autopsy::tls::lambda_http_client() {
+        loader = loader.http_client(client);
+    }
+    let sdk = loader.load().await;
     let app = Arc::new(App::new(&sdk, config));
     run(service_fn(move |event: LambdaEvent<Value>| {
         let app = Arc::clone(&app);

@@ -8,7 +8,7 @@ use crate::error::GatherError;
 use crate::event::TaskStateChange;
 use crate::evidence::{ContainerLogTail, LogLine, TaskDefinitionFacts};
 
-use super::scrub::scrub;
+use super::scrub::log_line;
 use super::{Clients, LOG_TAIL_LINES, Settings, call};
 
 pub async fn tails(
@@ -71,7 +71,7 @@ pub async fn tails(
                         at: e
                             .timestamp()
                             .and_then(chrono::DateTime::from_timestamp_millis),
-                        message: scrub(e.message().unwrap_or_default().trim_end()),
+                        message: log_line(e.message().unwrap_or_default().trim_end()),
                     })
                     .collect(),
             }),

@@ -67,9 +67,43 @@ pub fn scrub(line: &str) -> String {
     out
 }
 
+/// Longest log line kept, in bytes. CloudWatch allows events of up to 256 KB; a container that
+/// logs whole request bodies would otherwise put megabytes into every record and report.
+pub const LOG_LINE_MAX_BYTES: usize = 4096;
+
+/// A log line as it is stored: scrubbed first (so a cut never splits a secret into a shape the
+/// rules miss), then cut to [`LOG_LINE_MAX_BYTES`] at a character boundary, saying how much went.
+pub fn log_line(raw: &str) -> String {
+    let mut line = scrub(raw);
+    if line.len() > LOG_LINE_MAX_BYTES {
+        let mut end = LOG_LINE_MAX_BYTES;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        let cut = line.len() - end;
+        line.truncate(end);
+        line.push_str(&format!(" …[{cut} bytes cut]"));
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
-    use super::scrub;
+    use super::{LOG_LINE_MAX_BYTES, log_line, scrub};
+
+    #[test]
+    fn a_huge_log_line_is_scrubbed_then_cut_at_a_character_boundary() {
+        let raw = format!("password=hunter2 {}", "é".repeat(200_000));
+        let line = log_line(&raw);
+        assert!(!line.contains("hunter2"));
+        assert!(line.len() <= LOG_LINE_MAX_BYTES + 32, "{}", line.len());
+        assert!(line.ends_with("bytes cut]"), "{}", &line[line.len() - 40..]);
+    }
+
+    #[test]
+    fn a_short_log_line_is_only_scrubbed() {
+        assert_eq!(log_line("GET /healthz 200"), "GET /healthz 200");
+    }
 
     #[test]
     fn planted_secrets_are_removed() {

@@ -73,6 +73,9 @@ fn chart(
             .x_desc("minutes relative to the stop")
             .y_desc(y_label)
             .light_line_style(RGBColor(235, 235, 235))
+            // plotters' default of ten light lines per tick is ~200 SVG elements per chart: most of
+            // a report's size and of its rendering CPU, for a grid nobody reads that finely.
+            .max_light_lines(2)
             .draw()
             .ok()?;
         if let Some((value, label)) = limit {

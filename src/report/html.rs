@@ -1,6 +1,8 @@
 //! The self-contained HTML report archived beside the record. A template engine with HTML
 //! auto-escaping renders it: every string that came from AWS is untrusted.
 
+use std::sync::LazyLock;
+
 use minijinja::{Environment, Value, context};
 
 use crate::diagnose::Diagnosis;
@@ -15,14 +17,30 @@ const TEMPLATE: &str = include_str!("../../templates/report.html");
 #[error("rendering the HTML report: {0}")]
 pub struct HtmlError(#[from] minijinja::Error);
 
+fn compile() -> Result<Environment<'static>, minijinja::Error> {
+    let mut env = Environment::new();
+    // The ".html" name turns on HTML auto-escaping for every interpolated value.
+    env.add_template("report.html", TEMPLATE)?;
+    Ok(env)
+}
+
+/// The template is parsed once per process, not once per incident.
+static ENVIRONMENT: LazyLock<Option<Environment<'static>>> = LazyLock::new(|| compile().ok());
+
 pub fn render_html(
     event: &TaskStateChange,
     evidence: &Evidence,
     diagnosis: &Diagnosis,
 ) -> Result<String, HtmlError> {
-    let mut env = Environment::new();
-    // The ".html" name turns on HTML auto-escaping for every interpolated value.
-    env.add_template("report.html", TEMPLATE)?;
+    let fresh;
+    let env = match ENVIRONMENT.as_ref() {
+        Some(env) => env,
+        // Unreachable with the shipped template; compiling again surfaces the error itself.
+        None => {
+            fresh = compile()?;
+            &fresh
+        }
+    };
     let d = &event.detail;
     let stop = d.stopped_at.or(event.time);
     let hc_timeout = evidence
