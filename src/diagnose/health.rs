@@ -263,13 +263,17 @@ pub fn elb_health_check(ctx: &Context<'_>) -> Option<Verdict> {
             0.6,
             "ECS stopped the task for failing ALB health checks; neither the checks' answers nor resource pressure were recorded.",
         )
-        .key_fact("failed ALB health checks");
+        // Not the cause label again: the SMS puts the key fact right after it.
+        .key_fact("why the checks failed was not recorded");
         if let Some(hc) = hc {
             v = v.recommend(format!(
                 "Verify the health check ({}) against the app by hand from inside the VPC",
                 describe_check(hc)
             ));
         }
+        v = v.recommend(
+            "Tell CPU starvation from a broken check: read the failure reason in the service events or DescribeTargetHealth (\"Request timed out\" or response codes) and the task's CPU as a share of its allocation before the stop; timeouts with CPU at 90% or more mean raise the task's cpu, codes with idle resources mean fix the check or the app",
+        );
     }
     if let Some(rec) = grace_recommendation(ctx, grace, hc) {
         v = v.recommend(rec);

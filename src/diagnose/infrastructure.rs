@@ -95,27 +95,38 @@ pub fn host_lost(ctx: &Context<'_>) -> Option<Verdict> {
         .and_then(|h| h.ec2_instance_id.clone())
         .or_else(|| instance_in(ctx.stopped_reason()))
         .unwrap_or_else(|| "the container instance".to_owned());
-    let (what, confidence) = if host_reason {
+    let id = short(&instance);
+    let (what, key, confidence) = if host_reason {
         (
             format!("the EC2 host {instance} stopped or was terminated"),
+            format!("{id} stopped or terminated"),
             0.95,
         )
     } else if deregistered {
-        (format!("{instance} was deregistered from the cluster"), 0.9)
+        (
+            format!("{instance} was deregistered from the cluster"),
+            format!("{id} deregistered"),
+            0.9,
+        )
     } else if infra_health {
         (
             "ECS found the underlying infrastructure unhealthy".to_owned(),
+            "infrastructure unhealthy".to_owned(),
             0.8,
         )
     } else {
-        (format!("{instance} was being drained"), 0.75)
+        (
+            format!("{instance} was being drained"),
+            format!("{id} draining"),
+            0.75,
+        )
     };
     let mut v = Verdict::new(
         Cause::HostLost,
         confidence,
         format!("The task lost its host: {what}."),
     )
-    .key_fact(format!("host lost ({})", short(&instance)))
+    .key_fact(key)
     .finding(Finding::supports("stopped reason", format!("\"{}\"", ctx.stopped_reason())))
     .relies_on(&[Source::Host])
     .recommend("Check the Auto Scaling group's activity history and EC2 events for why the instance went away (scale-in, Spot, health check, a person)")

@@ -25,6 +25,11 @@ pub fn scope_label(event: &TaskStateChange) -> String {
     }
 }
 
+/// A key fact that only repeats the cause label is left out of the subject and the SMS.
+fn has_own_key_fact(diagnosis: &Diagnosis) -> bool {
+    !diagnosis.key_fact.trim().is_empty() && diagnosis.key_fact != diagnosis.cause.label()
+}
+
 /// Email subject: ASCII, one line, at most 99 characters.
 pub fn render_subject(event: &TaskStateChange, diagnosis: &Diagnosis) -> String {
     let head = format!(
@@ -33,10 +38,10 @@ pub fn render_subject(event: &TaskStateChange, diagnosis: &Diagnosis) -> String 
         scope_label(event),
         diagnosis.cause.label()
     );
-    let full = if diagnosis.key_fact.is_empty() || diagnosis.key_fact == diagnosis.cause.label() {
-        head
-    } else {
+    let full = if has_own_key_fact(diagnosis) {
         format!("{head} - {}", diagnosis.key_fact)
+    } else {
+        head
     };
     text::truncate_chars(&text::to_ascii_line(&full), text::SUBJECT_MAX)
 }
@@ -45,12 +50,16 @@ pub fn render_subject(event: &TaskStateChange, diagnosis: &Diagnosis) -> String 
 /// a link is added only when it fits whole.
 pub fn render_sms(event: &TaskStateChange, diagnosis: &Diagnosis, link: Option<&str>) -> String {
     let scope = text::to_gsm7_line(&scope_label(event));
-    let body = text::to_gsm7_line(&format!(
-        "{} {scope} {}: {}",
+    let head = format!(
+        "{} {scope} {}",
         diagnosis.severity.tag(),
-        diagnosis.cause.label(),
-        diagnosis.key_fact
-    ));
+        diagnosis.cause.label()
+    );
+    let body = text::to_gsm7_line(&if has_own_key_fact(diagnosis) {
+        format!("{head}: {}", diagnosis.key_fact)
+    } else {
+        head
+    });
     let link = link.map(text::to_gsm7_line).filter(|l| !l.is_empty());
     match link {
         Some(l) if body.chars().count() + 1 + l.chars().count() <= text::SMS_MAX => {
@@ -118,5 +127,13 @@ mod tests {
         assert!(!without.contains("https"));
         assert!(without.starts_with("CRIT prod/web OOM-killed: mem 100% of 512MiB"));
         assert!(without.chars().count() <= 140);
+    }
+
+    #[test]
+    fn a_key_fact_that_repeats_the_cause_is_said_once() {
+        let e = event("service:web");
+        let d = diagnosis("OOM-killed");
+        assert_eq!(render_sms(&e, &d, None), "CRIT prod/web OOM-killed");
+        assert_eq!(render_subject(&e, &d), "[CRIT] prod/web: OOM-killed");
     }
 }

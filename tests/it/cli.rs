@@ -158,3 +158,36 @@ fn report_writes_the_html_for_a_record() {
     let text = std::fs::read_to_string(&html).expect("html written");
     assert!(text.contains("<svg") && text.contains("CPU-starved"));
 }
+
+#[test]
+fn a_reader_that_closes_the_pipe_early_is_not_a_crash() {
+    // Arrange: evidence whose JSON record is far larger than a pipe buffer, so the write must
+    // meet the closed pipe whatever the timing.
+    let mut evidence: serde_json::Value = serde_json::from_str(include_str!(
+        "../../events/cpu_starved_elb_kill_ec2_signup_day.evidence.json"
+    ))
+    .expect("evidence fixture");
+    let line = serde_json::json!({"at": "2026-09-14T18:41:14.511Z", "message": "x".repeat(1000)});
+    evidence["logs"][0]["lines"] = serde_json::Value::Array(vec![line; 1000]);
+    let ev_path = temp_file("big.evidence.json", &evidence.to_string());
+    let event = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("events/cpu_starved_elb_kill_ec2_signup_day.json");
+
+    // Act: like `ecs-autopsy explain … | head -c 0`.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ecs-autopsy"))
+        .args(["explain", "--format", "json", "--event"])
+        .arg(&event)
+        .arg("--evidence")
+        .arg(&ev_path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+
+    // Assert
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -128,6 +128,26 @@ fn exit_137_after_elb_kill_is_not_oom() {
 }
 
 #[test]
+fn elb_kill_without_evidence_says_how_to_tell_starvation_from_a_broken_check() {
+    // Arrange
+    let event = event_with(elb_kill(137));
+
+    // Act
+    let d = diagnose(&event, &Evidence::default());
+    let sms = ecs_autopsy::report::render_sms(&event, &d, None);
+
+    // Assert: the SMS does not say the cause twice, and the reader learns what to look at.
+    assert_eq!(sms.matches("health checks").count(), 1, "{sms}");
+    assert!(
+        d.recommendations
+            .iter()
+            .any(|r| r.contains("Request timed out") && r.contains("share of its allocation")),
+        "{:?}",
+        d.recommendations
+    );
+}
+
+#[test]
 fn exit_137_in_a_deployment_is_benign_with_the_slow_shutdown_fix() {
     let event = event_with(json!({
         "stopCode": "ServiceSchedulerInitiated",
