@@ -185,3 +185,29 @@ fn cli_task_builds_the_event_from_describe_tasks() {
     assert_eq!(v["diagnosis"]["cause"], "oom_killed");
     assert_eq!(v["task_arn"], event.detail.task_arn.as_str());
 }
+
+#[tokio::test]
+async fn cloudwatch_speaks_cbor_and_its_errors_keep_their_code() {
+    // Arrange: the shipped client speaks Smithy RPC v2 CBOR; a query with neither MetricStat nor
+    // Expression is refused by the service.
+    let sb = sandbox();
+    let cw = aws_sdk_cloudwatch::Client::new(&sb.sdk_config().await);
+    let now = aws_sdk_cloudwatch::primitives::DateTime::from_secs(chrono::Utc::now().timestamp());
+    let bad = aws_sdk_cloudwatch::types::MetricDataQuery::builder()
+        .id("q0")
+        .build();
+
+    // Act
+    let err = cw
+        .get_metric_data()
+        .start_time(now)
+        .end_time(now)
+        .metric_data_queries(bad)
+        .send()
+        .await
+        .expect_err("a query without a metric is refused");
+
+    // Assert: a service error with its code, not a transport or parse failure.
+    use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
+    assert_eq!(err.code(), Some("ValidationError"), "{err:?}");
+}

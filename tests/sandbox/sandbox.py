@@ -394,8 +394,13 @@ class Seeder:
 
 
 def patch_moto():
-    """moto 5.2.5's RunTask for awsvpc reads an ENI attribute its model lacks; supply it."""
+    """moto 5.2.5's RunTask for awsvpc reads an ENI attribute its model lacks; supply it. And
+    moto answers CloudWatch only in JSON while the Rust client speaks RPC v2 CBOR: bridge it."""
     from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+
+    import cbor_bridge
+
+    cbor_bridge.install()
 
     if not hasattr(NetworkInterface, "private_dns_name"):
         NetworkInterface.private_dns_name = property(
