@@ -2,7 +2,7 @@
 """`make bench`: what the function costs, measured on the real binary against the local emulator.
 
 Prints one table: cold init, per-incident wall / CPU / instructions / AWS calls (cold and warm),
-the critical-path floor and the warm ratio to it, peak RSS, the engine's criterion figures, a
+the critical-path floor and the warm ratio to it, the CPU of a TLS handshake, peak RSS, the engine's criterion figures, a
 storm of 1,000 stops across 20 services, and the artifact size. BENCHMARKS.md explains the method.
 """
 
@@ -13,6 +13,7 @@ import json
 import os
 import pathlib
 import re
+import ssl
 import statistics
 import subprocess
 import sys
@@ -91,6 +92,113 @@ class Calls:
     def services_since(self, mark):
         with self.lock:
             return sorted(set(self.services[mark:]))
+
+    def connections_since(self, mark):
+        """Connections a client with keep-alive needs: per endpoint, the most calls in flight at
+        once. (The emulator closes every connection; AWS keeps them open.)"""
+        with self.lock:
+            by_service = {}
+            for service, interval in zip(self.services[mark:], self.intervals[mark:]):
+                by_service.setdefault(service, []).append(interval)
+        return sum(max_overlap(v) for v in by_service.values())
+
+
+class TlsEndpoint:
+    """The same emulator (the same in-process state) behind TLS, to measure what handshakes cost
+    the function. A throwaway CA signs an RSA-2048 leaf, as Amazon's RSA intermediates do; the
+    function trusts it through SSL_CERT_FILE. Session tickets are off so every connection is a
+    full handshake, as the first one to each AWS endpoint is; connections are counted."""
+
+    def __init__(self, work_dir):
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        self.ca_file, cert_file, key_file = self._certificates(pathlib.Path(work_dir))
+        self.lock = threading.Lock()
+        self.connections = 0
+        endpoint = self
+
+        class Handler(WSGIRequestHandler):
+            def setup(self):
+                super().setup()
+                with endpoint.lock:
+                    endpoint.connections += 1
+
+            def log_request(self, *args, **kwargs):
+                pass
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_file, key_file)
+        context.num_tickets = 0
+        port = sandbox.free_port()
+        app = DomainDispatcherApplication(create_backend_app)
+        self.server = make_server("127.0.0.1", port, app, threaded=True, request_handler=Handler, ssl_context=context)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.endpoint = f"https://127.0.0.1:{port}"
+
+    @staticmethod
+    def _certificates(work_dir):
+        import datetime as dt
+        import ipaddress
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.x509.oid import NameOID
+
+        work_dir.mkdir(parents=True, exist_ok=True)
+        now = dt.datetime.now(dt.timezone.utc)
+
+        def name(cn):
+            return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+        ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        ca = (
+            x509.CertificateBuilder()
+            .subject_name(name("bench root"))
+            .issuer_name(name("bench root"))
+            .public_key(ca_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+            .sign(ca_key, hashes.SHA256())
+        )
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        leaf = (
+            x509.CertificateBuilder()
+            .subject_name(name("127.0.0.1"))
+            .issuer_name(ca.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256())
+        )
+        ca_file, cert_file, key_file = work_dir / "ca.pem", work_dir / "leaf.pem", work_dir / "leaf.key"
+        ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+        cert_file.write_bytes(leaf.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM))
+        key_file.write_bytes(
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        )
+        return str(ca_file), str(cert_file), str(key_file)
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def max_overlap(intervals):
+    """The most intervals that overlap at one instant."""
+    edges = sorted([(a, 1) for a, _ in intervals] + [(b, -1) for _, b in intervals], key=lambda e: (e[0], e[1]))
+    most = now = 0
+    for _, step in edges:
+        now += step
+        most = max(most, now)
+    return most
 
 
 def busy_time(intervals):
@@ -226,9 +334,10 @@ class Bench:
         for obj in self.s3.list_objects_v2(Bucket=self.bucket).get("Contents", []):
             self.s3.delete_object(Bucket=self.bucket, Key=obj["Key"])
 
-    def spawn(self, runtime, prefix=()):
+    def spawn(self, runtime, prefix=(), extra_env=None):
         t0 = time.monotonic()
-        proc = subprocess.Popen(list(prefix) + [self.function], env=self.env(runtime), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = dict(self.env(runtime), **(extra_env or {}))
+        proc = subprocess.Popen(list(prefix) + [self.function], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         while not runtime.next_times:
             if proc.poll() is not None:
                 raise RuntimeError("the function exited during init")
@@ -276,6 +385,7 @@ class Bench:
                     "busy": busy_time(intervals),
                     "floor": direct,
                     "endpoints": self.calls.services_since(mark),
+                    "connections": self.calls.connections_since(mark),
                 }
             )
         rss = peak_rss_kib(proc.pid)
@@ -297,6 +407,34 @@ class Bench:
         proc.wait()
         runtime.stop()
         return out
+
+    def tls_cost(self, runs=7):
+        """CPU of spawn + init + one cold incident over plain HTTP and over TLS (alternating, median
+        of each), and the full handshakes the TLS runs made: the CPU one handshake costs."""
+        tls = TlsEndpoint("target/bench/tls")
+        plain_cpu, tls_cpu, handshakes = [], [], []
+        try:
+            for _ in range(runs):
+                for extra in (None, {"AWS_ENDPOINT_URL": tls.endpoint, "SSL_CERT_FILE": tls.ca_file}):
+                    self.clear_archive()
+                    runtime = RuntimeApi()
+                    before = tls.connections
+                    proc, _ = self.spawn(runtime, extra_env=extra)
+                    result = invoke(runtime, self.seed_event)
+                    assert result["status"] == "response", result
+                    cpu = cpu_seconds(proc.pid)
+                    proc.kill()
+                    proc.wait()
+                    runtime.stop()
+                    if extra:
+                        tls_cpu.append(cpu)
+                        handshakes.append(tls.connections - before)
+                    else:
+                        plain_cpu.append(cpu)
+        finally:
+            tls.stop()
+        plain, secure, n = statistics.median(plain_cpu), statistics.median(tls_cpu), statistics.median(handshakes)
+        return {"plain_cpu": plain, "tls_cpu": secure, "handshakes": n, "per_handshake": (secure - plain) / n if n else None}
 
     def instructions(self, warm=5):
         """Instructions from callgrind: (init + one cold incident), then per warm incident."""
@@ -392,6 +530,8 @@ def main():
     cold, warm, rss = b.incidents()
     print("==> a benign stop (deployment, not notified)", flush=True)
     benign = b.benign(b.deployment_path)
+    print("==> TLS: cold incidents over HTTP and HTTPS", flush=True)
+    tls = b.tls_cost()
     print("==> instructions (callgrind)", flush=True)
     ir_cold, ir_warm = b.instructions()
     print("==> storm: 1,000 stops across 20 services", flush=True)
@@ -401,11 +541,17 @@ def main():
 
     med = lambda key: statistics.median(r[key] for r in warm)  # noqa: E731
     floor = med("floor")
+    # In AWS a cold incident opens, per endpoint, as many kept-alive connections as it has calls
+    # in flight at once; each is a full handshake.
+    tls_cold = (tls["per_handshake"] or 0) * cold["connections"]
+    cold_128 = (init_cpu + cold["cpu"] + tls_cold) * 14 + floor
+    cold_128_note = f"(init + cold CPU + {cold['connections']} handshakes) × 14 + floor"
     rows = [
         ("cold init (spawn → first /next): wall / CPU", f"{fmt_ms(init)} / {fmt_ms(init_cpu)}", "target ≤ 15 ms; median of 15"),
         ("incident, cold: wall / CPU", f"{fmt_ms(cold['wall'])} / {fmt_ms(cold['cpu'])}", f"{cold['calls']} AWS calls"),
         ("incident, warm (median of 20): wall / CPU", f"{fmt_ms(med('wall'))} / {fmt_ms(med('cpu'))}", f"{int(med('calls'))} AWS calls"),
-        ("endpoints per incident (TLS handshakes when cold)", str(len(cold["endpoints"])), ", ".join(cold["endpoints"])),
+        ("endpoints per incident", str(len(cold["endpoints"])), ", ".join(cold["endpoints"])),
+        ("connections a cold incident opens in AWS (keep-alive)", str(cold["connections"]), "per endpoint, the most calls in flight at once"),
         ("benign stop, not notified", f"{benign['calls']} AWS calls", f"{len(benign['endpoints'])} endpoints: {', '.join(benign['endpoints'])}"),
         ("critical-path floor: same calls issued directly", fmt_ms(floor), f"{int(med('rounds'))} dependent rounds; warm wall = {med('wall') / floor:.2f}× floor (target ≤ 1.3×)"),
         ("emulator busy time during a warm incident", fmt_ms(med("busy")), f"warm wall = {med('wall') / med('busy'):.2f}× busy time"),
@@ -413,7 +559,13 @@ def main():
         ("instructions: warm incident", f"{ir_warm / 1e6:.1f} M" if ir_warm else "n/a", "callgrind"),
         ("peak RSS", f"{rss / 1024:.1f} MiB", "target ≤ 30 MB"),
         ("estimated at 128 MB (~7% of a vCPU): warm", fmt_ms(med("cpu") * 14 + floor), "warm CPU × 14 + floor"),
-        ("estimated at 128 MB (~7% of a vCPU): cold", fmt_ms((init_cpu + cold["cpu"]) * 14 + floor), "(init + cold CPU) × 14 + floor, before TLS"),
+        (
+            "TLS: spawn + init + cold incident CPU, HTTP / HTTPS",
+            f"{fmt_ms(tls['plain_cpu'])} / {fmt_ms(tls['tls_cpu'])}",
+            f"median of 7 each; {tls['handshakes']:.0f} full handshakes in the HTTPS runs"
+            + (f" → {fmt_ms(tls['per_handshake'])} CPU each" if tls["per_handshake"] else ""),
+        ),
+        ("estimated at 128 MB (~7% of a vCPU): cold", fmt_ms(cold_128), cold_128_note),
         ("storm: 1,000 stops / 20 services", f"{storm['seconds']:.1f} s", f"{storm['calls']} AWS calls, {storm['notifications']} notifications (target ≤ 40), {storm['records']} records"),
     ]
     for name, ns in sorted(engine.items()):
@@ -428,7 +580,7 @@ def main():
     for name, value, note in rows:
         print(f"{name.ljust(width)}  {value:>22}  {note}")
     pathlib.Path(args.json).write_text(
-        json.dumps({"init_s": init, "init_cpu_s": init_cpu, "cold": cold, "warm": warm, "rss_kib": rss, "ir_cold": ir_cold, "ir_warm": ir_warm, "storm": storm, "benign": benign, "engine_ns": engine}, indent=2)
+        json.dumps({"init_s": init, "init_cpu_s": init_cpu, "cold": cold, "warm": warm, "rss_kib": rss, "ir_cold": ir_cold, "ir_warm": ir_warm, "storm": storm, "benign": benign, "tls": tls, "engine_ns": engine}, indent=2)
     )
 
 
