@@ -2,8 +2,8 @@
 """`make bench`: what the function costs, measured on the real binary against the local emulator.
 
 Prints one table: cold init, per-incident wall / CPU / instructions / AWS calls (cold and warm),
-the critical-path floor and the warm ratio to it, the CPU of a TLS handshake, peak RSS, the engine's criterion figures, a
-storm of 1,000 stops across 20 services, and the artifact size. BENCHMARKS.md explains the method.
+the critical-path floor and the warm ratio to it, the CPU of a TLS handshake, peak RSS, the
+engine's criterion figures, a storm of 1,000 stops across 20 services, and the artifact size. BENCHMARKS.md explains the method.
 """
 
 import argparse
@@ -275,6 +275,13 @@ def peak_rss_kib(pid):
     return 0
 
 
+def end(proc, runtime):
+    """Kills a function process and stops its Runtime API."""
+    proc.kill()
+    proc.wait()
+    runtime.stop()
+
+
 def invoke(runtime, payload):
     req = urllib.request.Request(f"http://{runtime.address}/control/invoke", data=json.dumps(payload).encode(), method="POST")
     with urllib.request.urlopen(req, timeout=300) as resp:
@@ -352,9 +359,7 @@ class Bench:
             proc, t = self.spawn(runtime)
             times.append(t)
             cpus.append(cpu_seconds(proc.pid))
-            proc.kill()
-            proc.wait()
-            runtime.stop()
+            end(proc, runtime)
         return statistics.median(times), statistics.median(cpus)
 
     def incidents(self, warm=20):
@@ -389,9 +394,7 @@ class Bench:
                 }
             )
         rss = peak_rss_kib(proc.pid)
-        proc.kill()
-        proc.wait()
-        runtime.stop()
+        end(proc, runtime)
         return rows[0], rows[1:], rss
 
     def benign(self, event_path):
@@ -403,9 +406,7 @@ class Bench:
         mark = self.calls.mark()
         invoke(runtime, payload)
         out = {"calls": len(self.calls.since(mark)), "endpoints": self.calls.services_since(mark)}
-        proc.kill()
-        proc.wait()
-        runtime.stop()
+        end(proc, runtime)
         return out
 
     def tls_cost(self, runs=7):
@@ -423,9 +424,7 @@ class Bench:
                     result = invoke(runtime, self.seed_event)
                     assert result["status"] == "response", result
                     cpu = cpu_seconds(proc.pid)
-                    proc.kill()
-                    proc.wait()
-                    runtime.stop()
+                    end(proc, runtime)
                     if extra:
                         tls_cpu.append(cpu)
                         handshakes.append(tls.connections - before)
@@ -434,7 +433,7 @@ class Bench:
         finally:
             tls.stop()
         plain, secure, n = statistics.median(plain_cpu), statistics.median(tls_cpu), statistics.median(handshakes)
-        return {"plain_cpu": plain, "tls_cpu": secure, "handshakes": n, "per_handshake": (secure - plain) / n if n else None}
+        return {"runs": runs, "plain_cpu": plain, "tls_cpu": secure, "handshakes": n, "per_handshake": (secure - plain) / n if n else None}
 
     def instructions(self, warm=5):
         """Instructions from callgrind: (init + one cold incident), then per warm incident."""
@@ -492,9 +491,7 @@ class Bench:
             for o in page.get("Contents", [])
             if o["Key"].endswith(".json")
         )
-        proc.kill()
-        proc.wait()
-        runtime.stop()
+        end(proc, runtime)
         return {"calls": calls, "notifications": self.published - published0, "records": records, "seconds": elapsed}
 
 
@@ -562,7 +559,7 @@ def main():
         (
             "TLS: spawn + init + cold incident CPU, HTTP / HTTPS",
             f"{fmt_ms(tls['plain_cpu'])} / {fmt_ms(tls['tls_cpu'])}",
-            f"median of 7 each; {tls['handshakes']:.0f} full handshakes in the HTTPS runs"
+            f"median of {tls['runs']} each; {tls['handshakes']:.0f} full handshakes in the HTTPS runs"
             + (f" → {fmt_ms(tls['per_handshake'])} CPU each" if tls["per_handshake"] else ""),
         ),
         ("estimated at 128 MB (~7% of a vCPU): cold", fmt_ms(cold_128), cold_128_note),
