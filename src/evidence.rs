@@ -265,6 +265,20 @@ pub struct Metrics {
     /// EC2 host CPUCreditBalance (burstable instances only).
     pub host_cpu_credit_balance: Option<Series>,
     pub host_cpu_pct: Option<Series>,
+    /// Per-container memory from Container Insights performance records (`Type: Container`,
+    /// `MemoryUtilized` in MiB): finer than the task's series, one per container.
+    pub containers: Option<Vec<ContainerUsage>>,
+    /// Container Insights `EphemeralStorageUtilized` and `EphemeralStorageReserved` (GB, Fargate).
+    pub ephemeral_storage_utilized_gb: Option<Series>,
+    pub ephemeral_storage_reserved_gb: Option<Series>,
+}
+
+/// One container's own memory use, from its performance records.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContainerUsage {
+    pub container: String,
+    pub memory_mib: Series,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -357,6 +371,16 @@ impl Evidence {
             source,
             reason: reason.into(),
         });
+    }
+
+    /// The per-container memory record of `name`, when Container Insights reported one.
+    pub fn container_usage(&self, name: &str) -> Option<&ContainerUsage> {
+        self.metrics
+            .as_ref()?
+            .containers
+            .as_ref()?
+            .iter()
+            .find(|c| c.container == name && !c.memory_mib.is_empty())
     }
 
     /// The container definition of `name`, when the task definition was read.

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 
 use crate::evidence::{Point, Series};
 
-use super::context::{Context, cpu_units, duration_text};
+use super::claims::{Basis, Claim, Claims, SeriesRef, cpu_alloc_text};
+use super::context::{Context, duration_text};
 use super::{Finding, Verdict};
 
 /// CPU at or above this share of the allocation counts as pinned.
@@ -38,6 +39,8 @@ pub struct CpuPressure {
     pub level: PressureLevel,
     /// Which series decided: "task", "service Maximum", "service Average", "host credits".
     pub decided_by: Option<&'static str>,
+    /// The series behind `peak_pct` and `pinned`.
+    pub series: Option<SeriesRef>,
     /// Peak CPU % of the allocation before the kill, from the best series available.
     pub peak_pct: Option<f64>,
     /// Lowest and highest value of the longest pinned run, and its length in minutes.
@@ -59,12 +62,31 @@ pub struct PinnedRun {
 }
 
 impl PinnedRun {
-    pub fn describe(&self) -> String {
+    /// "93–100% of the task's 512 units (0.5 vCPU)", from the series that decided.
+    pub fn describe(&self, ctx: &Context<'_>, series: &SeriesRef, c: &mut Claims) -> String {
+        let amount = ctx.task_cpu().map(f64::from);
+        let of = cpu_alloc_text(amount, c);
         if (self.high - self.low).abs() < 0.5 {
-            format!("{:.0}%", self.high)
+            format!(
+                "{} of {of}",
+                c.say(Claim::bare_share(self.high, Basis::TaskCpu, amount, series.clone()))
+            )
         } else {
-            format!("{:.0}–{:.0}%", self.low, self.high.min(999.0))
+            format!(
+                "{}–{} of {of}",
+                c.say(Claim::level(self.low, 0, "", series.clone())),
+                c.say(Claim::bare_share(
+                    self.high.min(999.0),
+                    Basis::TaskCpu,
+                    amount,
+                    series.clone()
+                ))
+            )
         }
+    }
+
+    pub fn minutes_claim(&self, series: &SeriesRef) -> Claim {
+        Claim::derived(duration_text(self.minutes), self.minutes, series.clone())
     }
 }
 
@@ -76,9 +98,7 @@ pub fn assess(ctx: &Context<'_>) -> CpuPressure {
     let Some(metrics) = ctx.evidence.metrics.as_ref() else {
         return out;
     };
-    let alloc = ctx
-        .task_cpu()
-        .map_or_else(|| "the reservation".to_owned(), cpu_units);
+    let amount = ctx.task_cpu().map(f64::from);
 
     let task = metrics.task_cpu_pct.as_ref().filter(|s| !s.is_empty());
     let svc_max = metrics
@@ -93,53 +113,58 @@ pub fn assess(ctx: &Context<'_>) -> CpuPressure {
     out.service_max_peak = svc_max.and_then(|s| s.max_between(from, to));
 
     let candidates = [
-        (task, "task"),
-        (svc_max, "service Maximum"),
-        (svc_avg, "service Average"),
+        (task, "task", SeriesRef::TaskCpuPct),
+        (svc_max, "service Maximum", SeriesRef::ServiceCpuMax),
+        (svc_avg, "service Average", SeriesRef::ServiceCpuAvg),
     ];
-    for (series, label) in candidates {
+    for (series, label, sref) in candidates {
         let Some(series) = series else { continue };
         let Some(peak) = series.max_between(from, to) else {
             continue;
         };
         let run = longest_run_at_or_above(series, from, to, PINNED_PCT);
         out.decided_by = Some(label);
+        out.series = Some(sref.clone());
         out.peak_pct = Some(peak);
+        let mut c = Claims::default();
         if let Some(run) = run.filter(|r| r.minutes >= SUSTAINED_MIN) {
             out.level = PressureLevel::High;
             out.pinned = Some(run);
+            let held = run.describe(ctx, &sref, &mut c);
+            let minutes = c.say(run.minutes_claim(&sref));
             out.findings.push(
                 Finding::supports(
                     format!("CPU ({label}) as % of the allocation"),
-                    format!(
-                        "{} of {alloc} for {} before the kill",
-                        run.describe(),
-                        duration_text(run.minutes)
-                    ),
+                    format!("{held} for {minutes} before the kill"),
                 )
                 .threshold(format!(
                     "≥ {PINNED_PCT:.0}% for ≥ {SUSTAINED_MIN:.0} min = starved"
-                )),
+                ))
+                .with_claims(c),
             );
         } else if peak < IDLE_PCT {
             out.level = PressureLevel::Low;
+            let share = c.say(Claim::share(peak, Basis::TaskCpu, amount, sref.clone()));
             out.findings.push(
                 Finding::rules_out(
                     format!("CPU ({label}) as % of the allocation"),
-                    format!("peaked at {peak:.0}% of {alloc} before the kill"),
+                    format!("peaked at {share} before the kill"),
                 )
-                .threshold(format!("< {IDLE_PCT:.0}% = no CPU pressure")),
+                .threshold(format!("< {IDLE_PCT:.0}% = no CPU pressure"))
+                .with_claims(c),
             );
         } else {
             out.level = PressureLevel::Moderate;
+            let share = c.say(Claim::share(peak, Basis::TaskCpu, amount, sref.clone()));
             out.findings.push(
                 Finding::context(
                     format!("CPU ({label}) as % of the allocation"),
-                    format!("peaked at {peak:.0}% of {alloc}, not held at the limit"),
+                    format!("peaked at {share}: busy, but not held at the limit"),
                 )
                 .threshold(format!(
                     "≥ {PINNED_PCT:.0}% for ≥ {SUSTAINED_MIN:.0} min = starved"
-                )),
+                ))
+                .with_claims(c),
             );
         }
         break;
@@ -151,14 +176,28 @@ pub fn assess(ctx: &Context<'_>) -> CpuPressure {
         && avg < PINNED_PCT
     {
         out.average_hid_saturation = true;
+        let mut c = Claims::default();
+        let avg_text = c.say(Claim::bare_share(
+            avg,
+            Basis::TaskCpu,
+            amount,
+            SeriesRef::ServiceCpuAvg,
+        ));
+        let max_text = c.say(Claim::bare_share(
+            max,
+            Basis::TaskCpu,
+            amount,
+            SeriesRef::ServiceCpuMax,
+        ));
         out.findings.push(
             Finding::supports(
                 "service CPU Average vs Maximum",
                 format!(
-                    "Average peaked at {avg:.0}% while Maximum reached {max:.0}%: the Average hid one saturated task"
+                    "Average peaked at {avg_text} while Maximum reached {max_text}: the Average hid one saturated task"
                 ),
             )
-            .threshold("judge saturation on Maximum or per task"),
+            .threshold("judge saturation on Maximum or per task")
+            .with_claims(c),
         );
         if out.level != PressureLevel::High
             && let Some(run) =
@@ -168,6 +207,7 @@ pub fn assess(ctx: &Context<'_>) -> CpuPressure {
             out.level = PressureLevel::High;
             out.pinned = Some(run);
             out.decided_by = Some("service Maximum");
+            out.series = Some(SeriesRef::ServiceCpuMax);
             out.peak_pct = Some(max);
         }
     }
@@ -177,26 +217,45 @@ pub fn assess(ctx: &Context<'_>) -> CpuPressure {
         && let Some(min) = credits.min_between(from, to)
     {
         let itype = host.instance_type.as_deref().unwrap_or("burstable");
+        let mut c = Claims::default();
         if min <= CREDITS_EXHAUSTED {
             out.credits_exhausted = Some(min);
+            let balance = c.say(Claim::level(min, 1, "", SeriesRef::HostCpuCredits));
             out.findings.push(
                 Finding::supports(
                     "host CPU credits",
                     format!(
-                        "{itype} host's CPUCreditBalance fell to {min:.1}: the host was throttled to its baseline, and every task on it with it"
+                        "{itype} host's CPUCreditBalance fell to {balance}: the host was throttled to its baseline, and every task on it with it"
                     ),
                 )
-                .threshold(format!("≤ {CREDITS_EXHAUSTED:.0} credit = throttled")),
+                .threshold(format!("≤ {CREDITS_EXHAUSTED:.0} credit = throttled"))
+                .with_claims(c),
             );
+            // A throttled host caps what the task can use: its CPU share then looks low or
+            // moderate because the host gave it no more, not because the app was idle.
+            for f in &mut out.findings {
+                if f.signal.starts_with("CPU (") && f.bearing != super::Bearing::Supports {
+                    f.bearing = super::Bearing::Context;
+                    let head = f.observed.split(": ").next().unwrap_or("").to_owned();
+                    f.observed = format!(
+                        "{head}: capped by the throttled host, so this share is not idleness"
+                    );
+                    f.threshold = None;
+                }
+            }
             if out.level != PressureLevel::High {
                 out.level = PressureLevel::High;
                 out.decided_by = Some("host credits");
             }
         } else {
-            out.findings.push(Finding::context(
-                "host CPU credits",
-                format!("{itype} host kept {min:.0} CPU credits or more"),
-            ));
+            let balance = c.say(Claim::level(min, 0, "", SeriesRef::HostCpuCredits));
+            out.findings.push(
+                Finding::context(
+                    "host CPU credits",
+                    format!("{itype} host kept {balance} CPU credits or more"),
+                )
+                .with_claims(c),
+            );
         }
     }
     out
@@ -263,16 +322,19 @@ pub fn add_allocation_context(ctx: &Context<'_>, verdict: &mut Verdict) {
     if !has_util {
         return;
     }
-    let cpu = ctx
-        .task_cpu()
-        .map_or_else(|| "its CPU reservation".to_owned(), cpu_units);
-    let mem = ctx
-        .task_memory()
-        .map_or_else(|| "its memory limit".to_owned(), |m| format!("{m} MiB"));
-    verdict.findings.push(Finding::context(
-        "how utilization is measured",
-        format!(
-            "as a share of the task's allocation ({cpu}, {mem}), not of the host: 60% on a host dashboard can be 100% of a small reservation"
-        ),
-    ));
+    let mut c = Claims::default();
+    let cpu = cpu_alloc_text(ctx.task_cpu().map(f64::from), &mut c);
+    let mem = match ctx.task_memory() {
+        Some(m) => c.say(Claim::bare_size(Basis::TaskMemory, f64::from(m))),
+        None => "the containers' own memory limits".to_owned(),
+    };
+    verdict.findings.push(
+        Finding::context(
+            "how utilization is measured",
+            format!(
+                "as a share of the task's allocation ({cpu}, {mem}), not of the host: a host dashboard's percentage is of the whole instance and can look low while this task is at its limit"
+            ),
+        )
+        .with_claims(c),
+    );
 }

@@ -4,7 +4,8 @@ use crate::event::{Container, StopCode};
 use crate::evidence::Source;
 
 use super::context::{Context, DEFAULT_STOP_TIMEOUT_S};
-use super::memory;
+use super::claims::{Claim, Claims, STOP_TIMEOUT_MAX_S, Setting};
+use super::{disk, lasterror, memory};
 use super::{Cause, Finding, Verdict};
 
 /// What an exit code usually means.
@@ -42,7 +43,12 @@ pub fn essential_exit(ctx: &Context<'_>) -> Option<Verdict> {
     match code {
         137 => Some(exit_137(ctx, container, exit_finding)),
         0 => Some(app_exited(ctx, container, exit_finding)),
-        _ => Some(app_crashed(ctx, container, code, meaning, exit_finding)),
+        _ => Some(
+            disk::disk_full(ctx, container)
+                .or_else(|| memory::heap_exhaustion(ctx, container))
+                .map(|v| v.finding(exit_finding.clone()))
+                .unwrap_or_else(|| app_crashed(ctx, container, code, meaning, exit_finding)),
+        ),
     }
 }
 
@@ -66,9 +72,9 @@ fn exit_137(ctx: &Context<'_>, container: &Container, exit_finding: Finding) -> 
         .recommend("Something sent SIGKILL inside the task or on the host (a supervisor, a sidecar, `docker kill`, the host's own OOM killer under host memory pressure): check the container instance's and the app's logs around the stop")
         .relies_on(&[Source::Metrics, Source::Logs]);
     }
-    let limit = ctx
-        .memory_limit(&container.name)
-        .map(|(m, s)| format!(" (the {} limit is {m} MiB)", s.as_str()))
+    let mut claims = Claims::default();
+    let limit = memory::container_basis(ctx, &container.name)
+        .map(|(b, m)| format!(" ({})", claims.say(Claim::size(b, m))))
         .unwrap_or_default();
     Verdict::new(
         Cause::Unknown,
@@ -88,6 +94,7 @@ fn exit_137(ctx: &Context<'_>, container: &Container, exit_finding: Finding) -> 
     .recommend("Enable Container Insights (enhanced observability for per-task memory) so the next exit 137 can be told apart: OOM or another SIGKILL")
     .recommend("Meanwhile treat it as a likely OOM: compare the task's memory limit with the app's usage under load")
     .relies_on(&[Source::Metrics])
+    .claims(claims)
 }
 
 fn app_exited(ctx: &Context<'_>, container: &Container, exit_finding: Finding) -> Verdict {
@@ -195,25 +202,39 @@ pub fn add_slow_shutdown_finding(ctx: &Context<'_>, verdict: &mut Verdict) {
         return;
     };
     let timeout = ctx.stop_timeout(&c.name);
-    let default = if timeout == DEFAULT_STOP_TIMEOUT_S {
-        " (the default)"
-    } else {
-        ""
+    let configured = ctx.container_def(&c.name).and_then(|d| d.stop_timeout);
+    let claim = match configured {
+        Some(t) => Claim::seconds(Setting::StopTimeout, Some(&c.name), t),
+        None => Claim::ecs_default_seconds(Setting::StopTimeout, DEFAULT_STOP_TIMEOUT_S),
     };
+    let mut fc = Claims::default();
+    let shown = fc.say(claim.clone());
     verdict.findings.push(
         Finding::context(
             "exit 137 after ECS stopped the task",
             format!(
-                "{} did not exit within stopTimeout {timeout} s{default} after SIGTERM, so ECS sent SIGKILL: this 137 is not an OOM kill",
+                "{} did not exit within stopTimeout {shown} after SIGTERM, so ECS sent SIGKILL: this 137 is not an OOM kill",
                 c.name
             ),
         )
-        .threshold(format!("exits within {timeout} s of SIGTERM = clean shutdown")),
+        .threshold(format!("exits within {timeout} s of SIGTERM = clean shutdown"))
+        .with_claims(fc),
     );
+    let mut rc = Claims::default();
+    let within = rc.say(Claim {
+        text: format!("{timeout} s"),
+        quantity: claim.quantity,
+    });
+    let max = rc.say(Claim::policy(
+        format!("{STOP_TIMEOUT_MAX_S:.0} s"),
+        STOP_TIMEOUT_MAX_S,
+        "stopTimeout maximum",
+    ));
     verdict.recommendations.push(format!(
-        "Make {} exit on SIGTERM: run the app as PID 1 (exec-form ENTRYPOINT, or initProcessEnabled) so the signal reaches it, stop accepting work and drain within {timeout} s — or raise stopTimeout (up to 120 s) if draining takes longer",
+        "Make {} exit on SIGTERM: run the app as PID 1 (exec-form ENTRYPOINT, or initProcessEnabled) so the signal reaches it, stop accepting work and drain within {within} — or raise stopTimeout (up to {max}) if draining takes longer",
         c.name
     ));
+    verdict.claims.extend(rc);
 }
 
 pub fn unknown(ctx: &Context<'_>) -> Verdict {
@@ -255,25 +276,10 @@ fn log_mentions(ctx: &Context<'_>, container: &str, needle: &str) -> bool {
         .any(|l| l.to_lowercase().contains(needle))
 }
 
-/// The last log line that looks like an error, shortened.
+/// The last error line of the container's log tail, shortened.
 pub fn last_interesting_line(ctx: &Context<'_>, container: &str) -> Option<String> {
-    const MARKERS: [&str; 9] = [
-        "error",
-        "exception",
-        "panic",
-        "fatal",
-        "traceback",
-        "segmentation",
-        "killed",
-        "refused",
-        "cannot",
-    ];
     let lines = log_lines(ctx, container);
-    let line = lines.iter().rev().find(|l| {
-        let lower = l.to_lowercase();
-        MARKERS.iter().any(|m| lower.contains(m))
-    })?;
-    let trimmed = line.trim();
+    let trimmed = lasterror::last_error_line(&lines)?;
     Some(if trimmed.chars().count() > 200 {
         let cut: String = trimmed.chars().take(199).collect();
         format!("{cut}…")

@@ -4,9 +4,38 @@
 
 use crate::evidence::{Source, TargetGroupFacts, TargetGroupHealthCheck};
 
-use super::context::{Context, cpu_units, duration_text};
+use super::claims::{Claim, Claims, SCALE_OUT_TARGET, START_PERIOD_MAX_S, SeriesRef, Setting, Span, cpu_alloc_text};
+use super::context::Context;
 use super::cpu::PressureLevel;
+use super::memory;
 use super::{Cause, Finding, Verdict};
+
+/// ECS's container health-check defaults when a field is unset (interval, timeout, retries).
+const CHECK_DEFAULT_INTERVAL_S: u32 = 30;
+const CHECK_DEFAULT_TIMEOUT_S: u32 = 5;
+const CHECK_DEFAULT_RETRIES: u32 = 3;
+
+/// A log tail whose first line is this close to `startedAt` covers the app's start.
+const START_COVER_S: i64 = 60;
+
+/// Words with which apps announce they are ready to serve (lowercase).
+const READY_WORDS: [&str; 8] = [
+    "listening on",
+    "started server",
+    "server started",
+    "application started",
+    "ready to accept",
+    "started in",
+    "now listening",
+    "startup complete",
+];
+
+/// Whether a log line says the app finished starting ("Tomcat started on port 8080", "listening on :8080").
+pub fn is_ready_line(message: &str) -> bool {
+    let lower = message.to_lowercase();
+    READY_WORDS.iter().any(|w| lower.contains(w))
+        || (lower.contains("started") && lower.contains("port"))
+}
 
 /// What the health checks themselves said.
 #[derive(Debug, Default)]
@@ -101,7 +130,7 @@ fn target_group<'a>(ctx: &Context<'a>) -> Option<&'a TargetGroupFacts> {
         .or_else(|| groups.first())
 }
 
-fn describe_check(hc: &TargetGroupHealthCheck) -> String {
+fn describe_check(hc: &TargetGroupHealthCheck, c: &mut Claims) -> String {
     let mut parts = Vec::new();
     parts.push(format!(
         "{} {} port {}",
@@ -110,13 +139,22 @@ fn describe_check(hc: &TargetGroupHealthCheck) -> String {
         hc.port.as_deref().unwrap_or("traffic-port")
     ));
     if let Some(t) = hc.timeout_seconds {
-        parts.push(format!("timeout {t} s"));
+        parts.push(format!(
+            "timeout {}",
+            c.say(Claim::seconds(Setting::AlbTimeout, None, t))
+        ));
     }
     if let Some(i) = hc.interval_seconds {
-        parts.push(format!("every {i} s"));
+        parts.push(format!(
+            "every {}",
+            c.say(Claim::seconds(Setting::AlbInterval, None, i))
+        ));
     }
     if let Some(u) = hc.unhealthy_threshold {
-        parts.push(format!("unhealthy after {u}"));
+        parts.push(format!(
+            "unhealthy after {}",
+            c.say(Claim::count(Setting::AlbUnhealthyThreshold, None, u))
+        ));
     }
     if let Some(m) = hc.matcher.as_deref() {
         parts.push(format!("success codes {m}"));
@@ -131,18 +169,14 @@ pub fn elb_health_check(ctx: &Context<'_>) -> Option<Verdict> {
     let signals = check_signals(ctx);
     let tg = target_group(ctx);
     let hc = tg.and_then(|t| t.health_check.as_ref());
-    let grace = ctx
-        .evidence
-        .service
-        .as_ref()
-        .and_then(|s| s.health_check_grace_period_seconds);
-
     let mut findings = vec![Finding::supports(
         "stopped reason",
         format!("\"{}\"", ctx.stopped_reason()),
     )];
     if let Some(hc) = hc {
-        findings.push(Finding::context("ALB health check", describe_check(hc)));
+        let mut c = Claims::default();
+        let text = describe_check(hc, &mut c);
+        findings.push(Finding::context("ALB health check", text).with_claims(c));
     }
     if signals.timeouts > 0 {
         findings.push(Finding::supports(
@@ -170,7 +204,6 @@ pub fn elb_health_check(ctx: &Context<'_>) -> Option<Verdict> {
             findings,
             &signals,
             hc,
-            grace,
             latency.is_some(),
         ));
     }
@@ -266,17 +299,20 @@ pub fn elb_health_check(ctx: &Context<'_>) -> Option<Verdict> {
         // Not the cause label again: the SMS puts the key fact right after it.
         .key_fact("why the checks failed was not recorded");
         if let Some(hc) = hc {
-            v = v.recommend(format!(
-                "Verify the health check ({}) against the app by hand from inside the VPC",
-                describe_check(hc)
-            ));
+            let mut c = Claims::default();
+            let text = describe_check(hc, &mut c);
+            v = v
+                .recommend(format!(
+                    "Verify the health check ({text}) against the app by hand from inside the VPC"
+                ))
+                .claims(c);
         }
         v = v.recommend(
             "Tell CPU starvation from a broken check: read the failure reason in the service events or DescribeTargetHealth (\"Request timed out\" or response codes) and the task's CPU as a share of its allocation before the stop; timeouts with CPU at 90% or more mean raise the task's cpu, codes with idle resources mean fix the check or the app",
         );
     }
-    if let Some(rec) = grace_recommendation(ctx, grace, hc) {
-        v = v.recommend(rec);
+    if let Some((rec, c)) = grace_advice(ctx, hc) {
+        v = v.recommend(rec).claims(c);
     }
     if let Some(c) = exit {
         v = v.container(&c.name, c.exit_code);
@@ -319,17 +355,32 @@ pub fn container_health_check(ctx: &Context<'_>) -> Option<Verdict> {
         format!("\"{}\"", ctx.stopped_reason()),
     )];
     if let Some(hc) = hc {
-        findings.push(Finding::context(
-            "container health check",
-            format!(
-                "{} — timeout {} s, every {} s, {} retries, start period {} s",
-                hc.command.join(" "),
-                hc.timeout_seconds.unwrap_or(5),
-                hc.interval_seconds.unwrap_or(30),
-                hc.retries.unwrap_or(3),
-                hc.start_period_seconds.unwrap_or(0)
-            ),
-        ));
+        let mut c = Claims::default();
+        let name = container.as_deref();
+        let secs = |c: &mut Claims, v: Option<u32>, setting: Setting, default: u32| match v {
+            Some(v) => c.say(Claim::seconds(setting, name, v)),
+            None => c.say(Claim::ecs_default_seconds(setting, default)),
+        };
+        let timeout = secs(&mut c, hc.timeout_seconds, Setting::CheckTimeout, CHECK_DEFAULT_TIMEOUT_S);
+        let interval = secs(&mut c, hc.interval_seconds, Setting::CheckInterval, CHECK_DEFAULT_INTERVAL_S);
+        let retries = match hc.retries {
+            Some(r) => c.say(Claim::count(Setting::CheckRetries, name, r)),
+            None => c.say(Claim::ecs_default_count(Setting::CheckRetries, CHECK_DEFAULT_RETRIES)),
+        };
+        let start = match hc.start_period_seconds {
+            Some(s) => format!("start period {}", c.say(Claim::seconds(Setting::CheckStartPeriod, name, s))),
+            None => "no start period (off)".to_owned(),
+        };
+        findings.push(
+            Finding::context(
+                "container health check",
+                format!(
+                    "{} — timeout {timeout}, every {interval}, {retries} retries, {start}",
+                    hc.command.join(" ")
+                ),
+            )
+            .with_claims(c),
+        );
     }
     if ctx.cpu.level == PressureLevel::High {
         return Some(cpu_starved(
@@ -337,7 +388,6 @@ pub fn container_health_check(ctx: &Context<'_>) -> Option<Verdict> {
             "container health checks",
             findings,
             &signals,
-            None,
             None,
             false,
         ));
@@ -367,14 +417,8 @@ pub fn container_health_check(ctx: &Context<'_>) -> Option<Verdict> {
         v = v.recommend(format!(
             "Run the health check by hand in the image (`{cmd}`): the tool it calls (curl, wget) must exist in the image and the port must match"
         ));
-        let start = hc.start_period_seconds.unwrap_or(0);
-        if let Some(minutes) = ctx.minutes_running()
-            && minutes * 60.0 < f64::from(start) + 120.0
-        {
-            v = v.recommend(format!(
-                "The task was killed {} after it started; raise the health check's startPeriod ({start} s) above the app's start-up time",
-                duration_text(minutes)
-            ));
+        if let Some((rec, c)) = start_period_advice(ctx, container.as_deref(), hc) {
+            v = v.recommend(rec).claims(c);
         }
     }
     if let Some(c) = container.as_deref() {
@@ -396,7 +440,6 @@ fn cpu_starved(
     mut findings: Vec<Finding>,
     signals: &CheckSignals,
     hc: Option<&TargetGroupHealthCheck>,
-    grace: Option<u32>,
     latency: bool,
 ) -> Verdict {
     let p = &ctx.cpu;
@@ -411,18 +454,31 @@ fn cpu_starved(
     if p.decided_by == Some("task") {
         confidence += 0.05;
     }
+    let mut c = Claims::default();
     let cpu = ctx.task_cpu();
-    let alloc = cpu.map_or_else(|| "its CPU reservation".to_owned(), cpu_units);
+    let series = p.series.clone().unwrap_or(SeriesRef::TaskCpuPct);
+    let itype = ctx
+        .evidence
+        .host
+        .as_ref()
+        .and_then(|h| h.instance_type.as_deref())
+        .unwrap_or("burstable");
     let held = match (p.pinned, p.credits_exhausted) {
-        (Some(run), _) => format!(
-            "CPU held {} of {alloc} for {} before the kill",
-            run.describe(),
-            duration_text(run.minutes)
+        (Some(run), _) => {
+            let d = run.describe(ctx, &series, &mut c);
+            format!(
+                "CPU held {d} for {} before the kill",
+                c.say(run.minutes_claim(&series))
+            )
+        }
+        (None, Some(b)) => format!(
+            "the {itype} host ran out of CPU credits (CPUCreditBalance {}) and throttled the task to the host's baseline, whatever share of its own reservation it showed",
+            c.say(Claim::level(b, 1, "", SeriesRef::HostCpuCredits))
         ),
-        (None, Some(c)) => format!(
-            "the burstable host ran out of CPU credits (balance {c:.1}) and throttled the task"
+        (None, None) => format!(
+            "CPU was pinned at {}",
+            cpu_alloc_text(cpu.map(f64::from), &mut c)
         ),
-        (None, None) => format!("CPU was pinned at {alloc}"),
     };
     let summary = format!(
         "CPU-starved: {held}, so the app answered {checks} too slowly and ECS replaced it{}.",
@@ -432,14 +488,12 @@ fn cpu_starved(
             ""
         }
     );
-    let key = match (p.pinned, cpu) {
-        (Some(run), Some(units)) => format!(
-            "CPU {} of {units}u {}",
-            run.describe(),
-            duration_text(run.minutes)
-        ),
-        (Some(run), None) => format!("CPU {} {}", run.describe(), duration_text(run.minutes)),
-        (None, _) => "host out of CPU credits".to_owned(),
+    let key = match p.pinned {
+        Some(run) => {
+            let d = run.describe(ctx, &series, &mut c);
+            format!("CPU {d} for {}", c.say(run.minutes_claim(&series)))
+        }
+        None => "host out of CPU credits".to_owned(),
     };
     let mut v = Verdict::new(Cause::CpuStarved, confidence, summary)
         .key_fact(key)
@@ -448,10 +502,12 @@ fn cpu_starved(
     match (cpu, p.pinned) {
         (Some(units), Some(run)) => {
             let new = (units * 2).min(16384);
+            let from = c.say(Claim::bare_size(super::claims::Basis::TaskCpu, f64::from(units)));
+            let to = c.say(Claim::proposal(f64::from(new), super::claims::Basis::TaskCpu));
+            let d = run.describe(ctx, &series, &mut c);
+            let minutes = c.say(run.minutes_claim(&series));
             v = v.recommend(format!(
-                "Raise task cpu {units} → {new}: CPU held {} of the allocation for {} before the kill",
-                run.describe(),
-                duration_text(run.minutes)
+                "Raise task cpu {from} → {to}: CPU held {d} for {minutes} before the kill"
             ));
         }
         (None, Some(_)) => {
@@ -461,58 +517,191 @@ fn cpu_starved(
         }
         _ => {}
     }
-    if let Some(c) = p.credits_exhausted {
-        let itype = ctx
-            .evidence
-            .host
-            .as_ref()
-            .and_then(|h| h.instance_type.as_deref())
-            .unwrap_or("burstable");
+    if let Some(b) = p.credits_exhausted {
         v = v.recommend(format!(
-            "Move the service off {itype} (CPUCreditBalance hit {c:.1}) to a non-burstable family (m7g, c7g), or enable T unlimited mode on the launch template"
+            "Move the service off {itype} (CPUCreditBalance hit {}) to a non-burstable family (m7g, c7g), or enable T unlimited mode on the launch template",
+            c.say(Claim::level(b, 1, "", SeriesRef::HostCpuCredits))
         ));
     }
     if ctx.event.is_service_task() {
-        v = v.recommend(
-            "Scale out before saturation: target-tracking on ECSServiceAverageCPUUtilization at 60–70%, and alarm on the service's CPUUtilization Maximum, not the Average",
-        );
+        let target = c.say(Claim::policy(
+            format!("{:.0}–{:.0}%", SCALE_OUT_TARGET.0, SCALE_OUT_TARGET.1),
+            SCALE_OUT_TARGET.0,
+            "scale-out target low",
+        ));
+        v = v.recommend(format!(
+            "Scale out before saturation: target-tracking on ECSServiceAverageCPUUtilization at {target}, and alarm on the service's CPUUtilization Maximum, not the Average"
+        ));
         if !ctx.event.is_fargate() {
             v = v.recommend(
                 "Enable capacity-provider managed scaling so new tasks get hosts instead of piling onto busy ones",
             );
         }
     }
-    if let Some(rec) = grace_recommendation(ctx, grace, hc) {
-        v = v.recommend(rec);
+    if let Some((rec, gc)) = grace_advice(ctx, hc) {
+        v = v.recommend(rec).claims(gc);
     } else if let Some(t) = hc.and_then(|h| h.timeout_seconds) {
         v = v.recommend(format!(
-            "Keep the health-check handler cheap; raising the ALB health-check timeout ({t} s) buys time under load but does not fix the starvation"
+            "Keep the health-check handler cheap; raising the ALB health-check timeout ({}) buys time under load but does not fix the starvation",
+            c.say(Claim::seconds(Setting::AlbTimeout, None, t))
         ));
     }
-    if let Some(c) = ctx.deciding_container() {
-        v = v.container(&c.name, c.exit_code);
+    if let Some(d) = ctx.deciding_container() {
+        v = v.container(&d.name, d.exit_code);
     }
-    v
+    v.claims(c)
 }
 
-/// A task killed soon after it started with little or no grace period needs a longer one.
-fn grace_recommendation(
-    ctx: &Context<'_>,
-    grace: Option<u32>,
-    hc: Option<&TargetGroupHealthCheck>,
-) -> Option<String> {
+/// How the app's start compares with the time it was given, from the event and its logs.
+struct StartTiming {
+    /// startedAt → the kill.
+    killed_after: Claim,
+    killed_after_s: f64,
+    /// startedAt → the first "listening"/"started" line, when the logs have one.
+    ready_after: Option<(f64, Claim)>,
+    /// Whether the container's log tail reaches back to its start.
+    logs_read: bool,
+}
+
+fn start_timing(ctx: &Context<'_>, container: Option<&str>) -> Option<StartTiming> {
     let minutes = ctx.minutes_running()?;
-    let grace = grace.unwrap_or(0);
-    if minutes * 60.0 > f64::from(grace) + 180.0 {
+    let seconds = minutes * 60.0;
+    let name = container.or_else(|| ctx.deciding_container().map(|c| c.name.as_str()));
+    let ready_after = name.and_then(|n| memory::ready_after(ctx, n));
+    // Only a tail that reaches back to the start can show that no ready line was ever written.
+    let started = ctx.event.detail.started_at;
+    let logs_read = name.is_some_and(|n| {
+        ctx.evidence
+            .logs
+            .iter()
+            .flatten()
+            .filter(|l| l.container == n)
+            .filter_map(|l| l.lines.first().and_then(|first| first.at))
+            .any(|first| started.is_some_and(|s| first <= s + chrono::Duration::seconds(START_COVER_S)))
+    });
+    Some(StartTiming {
+        killed_after: Claim::elapsed(Span::StartToKill, seconds),
+        killed_after_s: seconds,
+        ready_after,
+        logs_read,
+    })
+}
+
+impl StartTiming {
+    fn ready_text(&self, c: &mut Claims) -> String {
+        match &self.ready_after {
+            Some((_, claim)) => format!(
+                "; its log said it was ready {} after start",
+                c.say(claim.clone())
+            ),
+            None if self.logs_read => {
+                "; its log never reached a \"started\" or \"listening\" line".to_owned()
+            }
+            None => String::new(),
+        }
+    }
+
+    /// The app was still starting when it was killed: no ready line, or one after the kill.
+    fn still_starting(&self) -> bool {
+        match &self.ready_after {
+            Some((r, _)) => *r >= self.killed_after_s,
+            None => self.logs_read,
+        }
+    }
+}
+
+/// A task killed soon after it started needs a grace period longer than its start: the
+/// service's `healthCheckGracePeriodSeconds`, with the values actually read.
+fn grace_advice(ctx: &Context<'_>, hc: Option<&TargetGroupHealthCheck>) -> Option<(String, Claims)> {
+    let timing = start_timing(ctx, None)?;
+    let mut c = Claims::default();
+    let service = ctx.evidence.service.as_ref();
+    let grace = service.and_then(|s| s.health_check_grace_period_seconds);
+    let window = hc.and_then(|h| Some((h.interval_seconds?, h.unhealthy_threshold?)));
+    let budget = f64::from(grace.unwrap_or(0))
+        + window.map_or(0.0, |(i, u)| f64::from(i) * f64::from(u))
+        + 120.0;
+    if timing.killed_after_s > budget && !timing.still_starting() {
         return None;
     }
-    let timeout = hc
-        .and_then(|h| h.timeout_seconds)
-        .map(|t| format!("the health-check timeout ({t} s) or "))
-        .unwrap_or_default();
-    Some(format!(
-        "The task was killed {} after it started: raise {timeout}the service's health-check grace period ({grace} s) above the app's start-up time",
-        duration_text(minutes)
+    let killed = c.say(timing.killed_after.clone());
+    let ready = timing.ready_text(&mut c);
+    let grace_text = match (service, grace) {
+        (Some(_), Some(g)) => format!(
+            "the service's health-check grace period is {}",
+            c.say(Claim::seconds(Setting::GracePeriod, None, g))
+        ),
+        (Some(_), None) => format!(
+            "the service sets no health-check grace period ({})",
+            c.say(Claim::ecs_default_seconds(Setting::GracePeriod, 0))
+        ),
+        (None, _) => {
+            "the service's health-check grace period was not read (the service could not be described)"
+                .to_owned()
+        }
+    };
+    let window_text = match (hc, window) {
+        (Some(h), Some((i, u))) => {
+            let _ = h;
+            format!(
+                ", and the ALB marks a target unhealthy after {} failed checks every {}",
+                c.say(Claim::count(Setting::AlbUnhealthyThreshold, None, u)),
+                c.say(Claim::seconds(Setting::AlbInterval, None, i))
+            )
+        }
+        _ => String::new(),
+    };
+    Some((
+        format!(
+            "The task was killed {killed} after it started{ready}; {grace_text}{window_text}: set healthCheckGracePeriodSeconds above the app's start-up time so ECS ignores the checks until it is up"
+        ),
+        c,
+    ))
+}
+
+/// The container health check's startPeriod against the app's start, with the values read.
+fn start_period_advice(
+    ctx: &Context<'_>,
+    container: Option<&str>,
+    hc: &crate::evidence::HealthCheckFacts,
+) -> Option<(String, Claims)> {
+    let timing = start_timing(ctx, container)?;
+    let start = hc.start_period_seconds.unwrap_or(0);
+    if timing.killed_after_s >= f64::from(start) + 120.0 && !timing.still_starting() {
+        return None;
+    }
+    let mut c = Claims::default();
+    let killed = c.say(timing.killed_after.clone());
+    let ready = timing.ready_text(&mut c);
+    let start_text = match hc.start_period_seconds {
+        Some(s) => format!(
+            "the health check's startPeriod is {}",
+            c.say(Claim::seconds(Setting::CheckStartPeriod, container, s))
+        ),
+        None => "the health check sets no startPeriod".to_owned(),
+    };
+    let max = c.say(Claim::policy(
+        format!("{START_PERIOD_MAX_S:.0} s"),
+        START_PERIOD_MAX_S,
+        "container startPeriod maximum",
+    ));
+    let grace = match ctx
+        .evidence
+        .service
+        .as_ref()
+        .and_then(|s| s.health_check_grace_period_seconds)
+    {
+        Some(g) => format!(
+            "; the service's health-check grace period ({}) also applies",
+            c.say(Claim::seconds(Setting::GracePeriod, None, g))
+        ),
+        None => String::new(),
+    };
+    Some((
+        format!(
+            "The task was killed {killed} after it started{ready}; {start_text}: raise startPeriod (up to {max}) above the app's start-up time{grace}"
+        ),
+        c,
     ))
 }
 
@@ -536,15 +725,24 @@ fn latency_climb(ctx: &Context<'_>, timeout: Option<u32>) -> Option<Finding> {
     let peak = pts.iter().copied().fold(f64::MIN, f64::max);
     let near_timeout = timeout.is_some_and(|t| peak >= 0.8 * f64::from(t));
     if (peak >= 3.0 * baseline.max(0.01) && peak >= 1.0) || near_timeout {
+        let mut c = Claims::default();
         let tail = timeout
-            .map(|t| format!(" (health-check timeout {t} s)"))
+            .map(|t| {
+                format!(
+                    " (health-check timeout {})",
+                    c.say(Claim::seconds(Setting::AlbTimeout, None, t))
+                )
+            })
             .unwrap_or_default();
+        let from = c.say(Claim::level(baseline, 2, " s", SeriesRef::AlbResponseTime));
+        let to = c.say(Claim::level(peak, 2, " s", SeriesRef::AlbResponseTime));
         return Some(
             Finding::supports(
                 "ALB TargetResponseTime",
-                format!("climbed from {baseline:.2} s to {peak:.2} s before the kill{tail}"),
+                format!("climbed from {from} to {to} before the kill{tail}"),
             )
-            .threshold("≥ 3× the early level or ≥ 80% of the timeout = climbing"),
+            .threshold("≥ 3× the early level or ≥ 80% of the timeout = climbing")
+            .with_claims(c),
         );
     }
     None

@@ -6,9 +6,11 @@
 
 use chrono::Duration;
 
+use crate::event::Container;
 use crate::evidence::{Point, Source};
 
-use super::context::{Context, LimitScope, duration_text, mib, round_up_256};
+use super::claims::{Basis, Claim, Claims, HEAP_SHARE_PCT, SeriesRef, Span};
+use super::context::{Context, LimitScope, round_up_256};
 use super::{Cause, Finding, Verdict};
 
 /// Memory at or above this share of the hard limit near the stop counts as an OOM.
@@ -37,15 +39,16 @@ pub enum TrendKind {
 #[derive(Debug, Clone)]
 pub struct MemoryTrend {
     pub kind: TrendKind,
-    /// Peak % of the hard limit near the stop (last 5 minutes of data).
+    /// Peak % of `basis` near the stop (last 5 minutes of data).
     pub peak_pct: f64,
     /// Peak over the whole window.
     pub window_peak_pct: f64,
-    pub limit_mib: Option<u32>,
-    pub scope: Option<LimitScope>,
-    /// For a leak: growth in MiB (or % of the limit when the limit is unknown) per minute.
+    /// What the percentages are of, and its size in MiB when known.
+    pub basis: Basis,
+    pub basis_mib: Option<f64>,
+    /// For a leak: growth in MiB (or % of the basis when its size is unknown) per minute.
     pub slope_per_min: f64,
-    /// First value of the fitted range, % of the limit.
+    /// First value of the fitted range, % of the basis.
     pub start_pct: f64,
     /// Minutes the fitted range spans.
     pub span_min: f64,
@@ -53,35 +56,96 @@ pub struct MemoryTrend {
     pub spike_from_pct: f64,
     pub spike_minutes: f64,
     /// Where the series came from.
-    pub source: &'static str,
+    pub series: SeriesRef,
 }
 
 impl MemoryTrend {
     fn pct_to_mib(&self, pct: f64) -> Option<f64> {
-        self.limit_mib.map(|l| pct / 100.0 * f64::from(l))
+        self.basis_mib.map(|l| pct / 100.0 * l)
     }
 
-    pub fn slope_text(&self) -> String {
-        match self.limit_mib {
+    /// Whether the percentages are of this container's own hard limit.
+    pub fn is_of_container_limit(&self, container: &str) -> bool {
+        match &self.basis {
+            Basis::ContainerMemory(c) => c == container,
+            // A task limit is the container's limit when nothing smaller applies.
+            Basis::TaskMemory => !matches!(self.series, SeriesRef::ServiceMemoryMax),
+            _ => false,
+        }
+    }
+
+    pub fn share(&self, pct: f64) -> Claim {
+        Claim::share(pct, self.basis.clone(), self.basis_mib, self.series.clone())
+    }
+
+    pub fn bare(&self, pct: f64) -> Claim {
+        Claim::bare_share(pct, self.basis.clone(), self.basis_mib, self.series.clone())
+    }
+
+    pub fn slope_claim(&self) -> Claim {
+        let text = match self.basis_mib {
             Some(_) => format!("+{:.1} MiB/min", self.slope_per_min),
             None => format!("+{:.1}% of the limit/min", self.slope_per_min),
-        }
+        };
+        Claim::derived(text, self.slope_per_min, self.series.clone())
     }
 }
 
-/// Memory use as % of the container's hard limit, from the best series available.
+/// The basis a container's memory is judged against: its own hard limit, else the task's, else
+/// its soft reservation (which is no limit at all).
+pub fn container_basis(ctx: &Context<'_>, container: &str) -> Option<(Basis, f64)> {
+    match ctx.memory_limit(container) {
+        Some((m, LimitScope::Container)) => {
+            Some((Basis::ContainerMemory(container.to_owned()), f64::from(m)))
+        }
+        Some((m, LimitScope::Task)) => Some((Basis::TaskMemory, f64::from(m))),
+        None => ctx
+            .memory_reservation(container)
+            .filter(|r| *r > 0)
+            .map(|r| (Basis::ContainerReservation(container.to_owned()), f64::from(r))),
+    }
+}
+
+/// Memory use from the finest series available: the container's own performance record, else
+/// the task's series (a share of the task's limit), else the service's Maximum.
 pub fn trend(ctx: &Context<'_>, container: &str) -> Option<MemoryTrend> {
     let metrics = ctx.evidence.metrics.as_ref()?;
     let stop = ctx.stop_at?;
-    let limit = ctx.memory_limit(container);
-    let limit_mib = limit.map(|(m, _)| f64::from(m));
+    let own = container_basis(ctx, container);
+    let only_container = ctx.event.detail.containers.len() <= 1;
+    // The task's own series is of the task's limit; with no task-level memory and a single
+    // container, the task is that container.
+    let task_basis = match ctx.task_memory() {
+        Some(m) => Some((Basis::TaskMemory, Some(f64::from(m)))),
+        None if only_container => own.clone().map(|(b, m)| (b, Some(m))),
+        None => Some((Basis::TaskMemory, None)),
+    };
 
-    let (points, source): (Vec<Point>, &'static str) =
-        if let Some(s) = metrics.task_memory_pct.as_ref().filter(|s| !s.is_empty()) {
-            (s.points.clone(), "task memory")
-        } else if let (Some(s), Some(l)) = (
+    let (points, basis, basis_mib, series): (Vec<Point>, Basis, Option<f64>, SeriesRef) =
+        if let (Some(u), Some((b, m))) = (ctx.evidence.container_usage(container), own.clone()) {
+            let pts = u
+                .memory_mib
+                .points
+                .iter()
+                .map(|p| Point {
+                    at: p.at,
+                    value: p.value / m * 100.0,
+                })
+                .collect();
+            (
+                pts,
+                b,
+                Some(m),
+                SeriesRef::ContainerMemoryMib(container.to_owned()),
+            )
+        } else if let (Some(s), Some((b, m))) = (
+            metrics.task_memory_pct.as_ref().filter(|s| !s.is_empty()),
+            task_basis.clone(),
+        ) {
+            (s.points.clone(), b, m, SeriesRef::TaskMemoryPct)
+        } else if let (Some(s), Some((b, Some(l)))) = (
             metrics.task_memory_mib.as_ref().filter(|s| !s.is_empty()),
-            limit_mib,
+            task_basis.clone(),
         ) {
             let pts = s
                 .points
@@ -91,21 +155,35 @@ pub fn trend(ctx: &Context<'_>, container: &str) -> Option<MemoryTrend> {
                     value: p.value / l * 100.0,
                 })
                 .collect();
-            (pts, "task memory")
+            (pts, b, Some(l), SeriesRef::TaskMemoryMib)
         } else if let Some(s) = metrics
             .service_memory_max_pct
             .as_ref()
             .filter(|s| !s.is_empty())
         {
-            // AWS/ECS MemoryUtilization is relative to memoryReservation when a container sets
-            // one and the task sets no memory; rescale to the hard limit.
-            let scale = match (
-                ctx.task_memory().is_none(),
-                ctx.memory_reservation(container),
-                limit,
-            ) {
-                (true, Some(res), Some((hard, _))) if hard > 0 => f64::from(res) / f64::from(hard),
-                _ => 1.0,
+            // AWS/ECS MemoryUtilization is of the task's memory; without it, of the
+            // container's reservation when one is set, else of its hard limit.
+            let hard = ctx
+                .memory_limit(container)
+                .filter(|(_, s)| *s == LimitScope::Container)
+                .map(|(m, _)| f64::from(m));
+            let res = ctx.memory_reservation(container).map(f64::from);
+            let (basis, mib, scale) = match (ctx.task_memory(), res, hard) {
+                (Some(m), _, _) => (Basis::TaskMemory, Some(f64::from(m)), 1.0),
+                (None, Some(r), Some(h)) if h > 0.0 => (
+                    Basis::ContainerMemory(container.to_owned()),
+                    Some(h),
+                    r / h,
+                ),
+                (None, Some(r), None) => (
+                    Basis::ContainerReservation(container.to_owned()),
+                    Some(r),
+                    1.0,
+                ),
+                (None, None, Some(h)) => {
+                    (Basis::ContainerMemory(container.to_owned()), Some(h), 1.0)
+                }
+                (None, _, _) => (Basis::TaskMemory, None, 1.0),
             };
             let pts = s
                 .points
@@ -115,7 +193,7 @@ pub fn trend(ctx: &Context<'_>, container: &str) -> Option<MemoryTrend> {
                     value: p.value * scale,
                 })
                 .collect();
-            (pts, "service memory Maximum")
+            (pts, basis, mib, SeriesRef::ServiceMemoryMax)
         } else {
             return None;
         };
@@ -143,14 +221,14 @@ pub fn trend(ctx: &Context<'_>, container: &str) -> Option<MemoryTrend> {
         kind: TrendKind::Steady,
         peak_pct,
         window_peak_pct,
-        limit_mib: limit.map(|(m, _)| m),
-        scope: limit.map(|(_, s)| s),
+        basis,
+        basis_mib,
         slope_per_min: 0.0,
         start_pct: pts.first().map_or(0.0, |p| p.value),
         span_min: 0.0,
         spike_from_pct: 0.0,
         spike_minutes: 0.0,
-        source,
+        series,
     };
 
     // Spike: the last minutes rose sharply from a level well below the limit.
@@ -179,7 +257,7 @@ pub fn trend(ctx: &Context<'_>, container: &str) -> Option<MemoryTrend> {
             t.kind = TrendKind::Leak;
             t.span_min = span;
             t.start_pct = pts[0].value;
-            t.slope_per_min = match limit_mib {
+            t.slope_per_min = match basis_mib {
                 Some(l) => slope / 100.0 * l,
                 None => slope,
             };
@@ -242,37 +320,48 @@ pub fn oom_by_reason(ctx: &Context<'_>) -> Option<Verdict> {
         .or_else(|| ctx.deciding_container());
     let name = container.map_or("the task", |c| c.name.as_str());
     let exit = container.and_then(|c| c.exit_code);
-    let mut v = oom_verdict(ctx, name, 0.9).finding(Finding::supports(
+    let trend = container.and_then(|c| trend(ctx, &c.name));
+    let mut v = oom_verdict(ctx, name, trend.as_ref(), 0.9).finding(Finding::supports(
         "ECS agent's reason",
         format!("\"{reason}\""),
     ));
     if let Some(c) = container {
         v = v.container(&c.name, exit);
     }
-    if let Some(t) = ctx.memory.as_ref() {
-        if t.window_peak_pct >= NEAR_LIMIT_PCT {
+    if let Some(t) = trend.as_ref() {
+        let own = t.is_of_container_limit(name);
+        if own && t.window_peak_pct >= NEAR_LIMIT_PCT {
             v.confidence = 0.97;
-        } else if t.window_peak_pct < FAR_FROM_LIMIT_PCT {
+        } else if own && t.window_peak_pct < FAR_FROM_LIMIT_PCT {
             v.confidence = 0.85;
-            v.findings.push(Finding::context(
-                "memory metrics vs the agent",
-                format!(
-                    "metrics peaked at {:.0}% of the limit: a spike shorter than the 1-minute period does not show in them",
-                    t.window_peak_pct
-                ),
-            ));
+            // Only the finest series can say a spike hid between datapoints; a per-container
+            // record at the limit would have shown it, and there is none finer than that.
+            let mut claims = Claims::default();
+            let peak = claims.say(t.share(t.window_peak_pct));
+            let tail = if matches!(t.series, SeriesRef::ContainerMemoryMib(_)) {
+                "the kill came from an allocation faster than the records' period"
+            } else {
+                "a spike shorter than the metrics' 1-minute period does not show in them, and no per-container record was gathered"
+            };
+            v.findings.push(
+                Finding::context(
+                    "memory metrics vs the agent",
+                    format!("{} peaked at {peak}: {tail}", t.series.label()),
+                )
+                .with_claims(claims),
+            );
         }
     }
     Some(v)
 }
 
-/// Exit 137 without the agent's reason: memory at the limit makes it an OOM anyway.
+/// Exit 137 without the agent's reason: memory at the container's own limit makes it an OOM.
 pub fn oom_by_metrics(ctx: &Context<'_>, container: &str, exit: Option<i64>) -> Option<Verdict> {
-    let t = ctx.memory.as_ref()?;
-    if t.peak_pct < NEAR_LIMIT_PCT {
+    let t = trend(ctx, container)?;
+    if t.peak_pct < NEAR_LIMIT_PCT || !t.is_of_container_limit(container) {
         return None;
     }
-    let v = oom_verdict(ctx, container, 0.8)
+    let v = oom_verdict(ctx, container, Some(&t), 0.8)
         .container(container, exit)
         .finding(Finding::context(
             "ECS agent's reason",
@@ -283,29 +372,51 @@ pub fn oom_by_metrics(ctx: &Context<'_>, container: &str, exit: Option<i64>) -> 
 
 /// Exit 137 with memory far from the limit: SIGKILL, but not the OOM killer.
 pub fn rules_out_oom(ctx: &Context<'_>) -> Option<Finding> {
-    let t = ctx.memory.as_ref()?;
-    (t.window_peak_pct < FAR_FROM_LIMIT_PCT).then(|| {
+    let container = ctx.deciding_container()?;
+    let t = trend(ctx, &container.name)?;
+    if !t.is_of_container_limit(&container.name) || t.window_peak_pct >= FAR_FROM_LIMIT_PCT {
+        return None;
+    }
+    let mut claims = Claims::default();
+    let peak = claims.say(t.share(t.window_peak_pct));
+    let line = claims.say(Claim::policy(
+        format!("{NEAR_LIMIT_PCT:.0}%"),
+        NEAR_LIMIT_PCT,
+        "memory near limit",
+    ));
+    Some(
         Finding::rules_out(
-            "memory as % of the hard limit",
-            format!("peaked at {:.0}% ({})", t.window_peak_pct, t.source),
+            "memory as a share of the hard limit",
+            format!("peaked at {peak} ({})", t.series.label()),
         )
-        .threshold(format!("≥ {NEAR_LIMIT_PCT:.0}% near the stop = OOM"))
-    })
+        .threshold(format!("≥ {line} near the stop = OOM"))
+        .with_claims(claims),
+    )
 }
 
-fn oom_verdict(ctx: &Context<'_>, container: &str, confidence: f64) -> Verdict {
-    let limit = ctx.memory_limit(container);
-    let limit_text = limit.map_or_else(
+fn oom_verdict(
+    ctx: &Context<'_>,
+    container: &str,
+    trend: Option<&MemoryTrend>,
+    confidence: f64,
+) -> Verdict {
+    let basis = container_basis(ctx, container);
+    if let Some((Basis::ContainerReservation(_), res)) = basis.clone() {
+        return soft_limit_only(ctx, container, res, trend, confidence);
+    }
+    let mut c = Claims::default();
+    let limit_text = basis.clone().map_or_else(
         || "its memory limit".to_owned(),
-        |(m, scope)| format!("its {} {} limit", mib(f64::from(m)), scope.as_str()),
+        |(b, m)| c.say(Claim::size(b, m)),
     );
-    let trend = ctx.memory.as_ref();
-    let (summary_tail, key_tail) = match trend.map(|t| t.kind) {
+    // The trend is read against the container's own limit only when the series measures it.
+    let own = trend.filter(|t| t.is_of_container_limit(container));
+    let (summary_tail, key_tail) = match own.map(|t| t.kind) {
         Some(TrendKind::Leak) => {
-            let t = trend.map(MemoryTrend::slope_text).unwrap_or_default();
+            let slope = own.map(|t| c.say(t.slope_claim())).unwrap_or_default();
             (
-                format!(", growing steadily at {t} (a leak)"),
-                format!(", leak {t}"),
+                format!(", growing steadily at {slope} (a leak)"),
+                format!(", leak {slope}"),
             )
         }
         Some(TrendKind::Spike) => (
@@ -318,18 +429,21 @@ fn oom_verdict(ctx: &Context<'_>, container: &str, confidence: f64) -> Verdict {
         ),
         _ => (String::new(), String::new()),
     };
-    let peak = trend.map(|t| t.peak_pct.max(t.window_peak_pct));
-    let summary = match peak {
-        Some(p) => format!(
-            "Container {container} was killed for running out of memory: it reached {p:.0}% of {limit_text}{summary_tail}."
+    let summary = match own {
+        Some(t) => format!(
+            "Container {container} was killed for running out of memory: it reached {}{summary_tail}.",
+            c.say(t.share(t.peak_pct.max(t.window_peak_pct)))
         ),
         None => format!(
-            "Container {container} was killed for running out of memory (exceeded {limit_text})."
+            "Container {container} was killed for running out of memory (it exceeded {limit_text})."
         ),
     };
-    let key = match (peak, limit) {
-        (Some(p), Some((m, _))) => format!("mem {p:.0}% of {m}MiB{key_tail}"),
-        (None, Some((m, _))) => format!("mem over {m}MiB limit"),
+    let key = match (own, basis.clone()) {
+        (Some(t), _) => format!(
+            "mem {}{key_tail}",
+            c.say(t.share(t.peak_pct.max(t.window_peak_pct)))
+        ),
+        (None, Some((b, m))) => format!("mem over {}", c.say(Claim::size(b, m))),
         _ => format!("out of memory{key_tail}"),
     };
 
@@ -338,141 +452,434 @@ fn oom_verdict(ctx: &Context<'_>, container: &str, confidence: f64) -> Verdict {
         .relies_on(&[Source::Metrics, Source::TaskDefinition]);
 
     if let Some(t) = trend {
-        v.findings.push(
-            Finding::supports(
-                "memory as % of the hard limit",
-                format!("{:.0}% near the stop ({})", t.peak_pct, t.source),
-            )
-            .threshold(format!("≥ {NEAR_LIMIT_PCT:.0}% = at the limit")),
+        let mut fc = Claims::default();
+        let observed = format!(
+            "{} near the stop ({})",
+            fc.say(t.share(t.peak_pct)),
+            t.series.label()
         );
+        let line = fc.say(Claim::policy(
+            format!("{NEAR_LIMIT_PCT:.0}%"),
+            NEAR_LIMIT_PCT,
+            "memory near limit",
+        ));
+        let f = if own.is_some() {
+            Finding::supports("memory as a share of the hard limit", observed)
+                .threshold(format!("≥ {line} = at the limit"))
+        } else {
+            // The series is of a larger limit (the task's, shared by every container): it
+            // cannot show one container reaching its own.
+            Finding::context(
+                "memory of the whole task",
+                format!("{observed}: a share of the task, not of container {container}'s own limit"),
+            )
+        };
+        v.findings.push(f.with_claims(fc));
     }
-    let limit_mib = limit.map(|(m, _)| m);
-    let scope = limit.map_or("task", |(_, s)| s.as_str());
-    match trend.map(|t| (t.kind, t)) {
+    let scope = match basis.as_ref().map(|(b, _)| b) {
+        Some(Basis::ContainerMemory(_)) => "container",
+        _ => "task",
+    };
+    let limit_mib = basis.as_ref().map(|(_, m)| *m);
+    let proposal_basis = basis.as_ref().map(|(b, _)| b.clone());
+    match own.map(|t| (t.kind, t)) {
         Some((TrendKind::Leak, t)) => {
+            let mut fc = Claims::default();
             let start_mib = t.pct_to_mib(t.start_pct);
-            let slope = t.slope_text();
-            let observed = match (start_mib, limit_mib) {
-                (Some(s), Some(l)) => format!(
-                    "{slope} from {} to the {} limit over {}",
-                    mib(s),
-                    mib(f64::from(l)),
-                    duration_text(t.span_min)
+            let slope = fc.say(t.slope_claim());
+            let span = Claim::derived(
+                super::context::duration_text(t.span_min),
+                t.span_min,
+                t.series.clone(),
+            );
+            let observed = match (start_mib, basis.clone()) {
+                (Some(s), Some((b, m))) => format!(
+                    "{slope} from {} to {} over {}",
+                    fc.say(Claim::derived(super::context::mib(s), s, t.series.clone())),
+                    fc.say(Claim::size(b, m)),
+                    fc.say(span.clone())
                 ),
-                _ => format!("{slope} over {}", duration_text(t.span_min)),
+                _ => format!("{slope} over {}", fc.say(span.clone())),
             };
             v.findings.push(
                 Finding::supports("memory trend", format!("steady growth: {observed}"))
-                    .threshold("linear fit r² ≥ 0.8 and a rise ≥ 20% of the limit = leak"),
+                    .threshold("linear fit r² ≥ 0.8 and a rise ≥ 20% of the limit = leak")
+                    .with_claims(fc),
             );
-            let doubled = limit_mib.map(|l| {
-                let new = round_up_256(f64::from(l) * 2.0);
+            let mut rec = format!(
+                "Find the leak in {container}: memory grows {} from start and reaches the limit after about {}; take a heap profile of a task that has run for a while",
+                c.say(t.slope_claim()),
+                c.say(span)
+            );
+            if let (Some(l), Some(b)) = (limit_mib, proposal_basis.clone()) {
+                let new = f64::from(round_up_256(l * 2.0));
                 let minutes = if t.slope_per_min > 0.0 {
-                    (f64::from(new) - start_mib.unwrap_or(0.0)) / t.slope_per_min
+                    (new - start_mib.unwrap_or(0.0)) / t.slope_per_min
                 } else {
                     0.0
                 };
-                (l, new, minutes)
-            });
-            let mut rec = format!(
-                "Find the leak in {container}: memory grows {slope} from start and reaches the limit after about {}; take a heap profile of a task that has run for a while",
-                duration_text(t.span_min)
-            );
-            if let Some((old, new, minutes)) = doubled {
                 rec.push_str(&format!(
-                    "; raising the {scope} memory {old} → {new} MiB only delays the next kill to ~{} after start",
-                    duration_text(minutes)
+                    "; raising the {scope} memory {} → {} only delays the next kill to ~{} after start",
+                    c.say(Claim::bare_size(b.clone(), l)),
+                    c.say(Claim::proposal(new, b)),
+                    c.say(Claim::derived(
+                        super::context::duration_text(minutes),
+                        minutes,
+                        t.series.clone()
+                    ))
                 ));
             }
             v.recommendations.push(rec);
         }
         Some((TrendKind::Spike, t)) => {
+            let mut fc = Claims::default();
+            let within = Claim::derived(
+                super::context::duration_text(t.spike_minutes),
+                t.spike_minutes,
+                t.series.clone(),
+            );
             v.findings.push(
                 Finding::supports(
                     "memory trend",
                     format!(
-                        "sudden spike: {:.0}% → {:.0}% of the limit within {}",
-                        t.spike_from_pct,
-                        t.peak_pct,
-                        duration_text(t.spike_minutes)
+                        "sudden spike: {} → {} within {}",
+                        fc.say(t.bare(t.spike_from_pct)),
+                        fc.say(t.share(t.peak_pct)),
+                        fc.say(within.clone())
                     ),
                 )
                 .threshold(format!(
                     "a rise ≥ {SPIKE_MIN_RISE_PCT:.0} points within {SPIKE_MINUTES} min = spike"
-                )),
+                ))
+                .with_claims(fc),
             );
             let mut rec = format!(
-                "Memory in {container} jumped from {:.0}% to {:.0}% of the limit within {}: one request, job or batch loads too much at once — bound it (stream, paginate, cap upload and batch sizes)",
-                t.spike_from_pct,
-                t.peak_pct,
-                duration_text(t.spike_minutes)
+                "Memory in {container} jumped from {} to {} within {}: one request, job or batch loads too much at once — bound it (stream, paginate, cap upload and batch sizes)",
+                c.say(t.bare(t.spike_from_pct)),
+                c.say(t.share(t.peak_pct)),
+                c.say(within)
             );
-            if let Some(l) = limit_mib {
+            if let (Some(l), Some(b)) = (limit_mib, proposal_basis.clone()) {
                 rec.push_str(&format!(
-                    ", or raise the {scope} memory {l} → {} MiB if that load is legitimate",
-                    round_up_256(f64::from(l) * 2.0)
+                    ", or raise the {scope} memory {} → {} if that load is legitimate",
+                    c.say(Claim::bare_size(b.clone(), l)),
+                    c.say(Claim::proposal(f64::from(round_up_256(l * 2.0)), b))
                 ));
             }
             v.recommendations.push(rec);
         }
         Some((TrendKind::Plateau, t)) => {
+            let mut fc = Claims::default();
             v.findings.push(
                 Finding::supports(
                     "memory trend",
                     format!(
                         "held at ≥ 90% of the limit for {} without a trend",
-                        duration_text(t.span_min)
+                        fc.say(Claim::derived(
+                            super::context::duration_text(t.span_min),
+                            t.span_min,
+                            t.series.clone()
+                        ))
                     ),
                 )
-                .threshold("≥ 5 min at ≥ 90% = working set does not fit"),
+                .threshold("≥ 5 min at ≥ 90% = working set does not fit")
+                .with_claims(fc),
             );
-            match limit_mib {
-                Some(l) => v.recommendations.push(format!(
-                    "The working set of {container} does not fit: raise the {scope} memory {l} → {} MiB (on Fargate pick a valid cpu/memory pair), or cap the runtime's heap below the limit",
-                    round_up_256(f64::from(l) * 1.5)
+            match (limit_mib, proposal_basis.clone()) {
+                (Some(l), Some(b)) => v.recommendations.push(format!(
+                    "The working set of {container} does not fit: raise the {scope} memory {} → {} (on Fargate pick a valid cpu/memory pair), or cap the runtime's heap below the limit",
+                    c.say(Claim::bare_size(b.clone(), l)),
+                    c.say(Claim::proposal(f64::from(round_up_256(l * 1.5)), b))
                 )),
-                None => v.recommendations.push(format!(
+                _ => v.recommendations.push(format!(
                     "The working set of {container} does not fit: raise its memory limit by half, or cap the runtime's heap below it"
                 )),
             }
         }
-        _ => match limit_mib {
-            Some(l) => v.recommendations.push(format!(
-                "Raise the {scope} memory {l} → {} MiB, or lower the app's footprint; enable Container Insights to see whether it leaks or spikes",
-                round_up_256(f64::from(l) * 1.5)
+        _ => match (limit_mib, proposal_basis.clone()) {
+            (Some(l), Some(b)) => v.recommendations.push(format!(
+                "Raise the {scope} memory {} → {}, or lower the app's footprint; enable Container Insights to see whether it leaks or spikes",
+                c.say(Claim::bare_size(b.clone(), l)),
+                c.say(Claim::proposal(f64::from(round_up_256(l * 1.5)), b))
             )),
-            None => v.recommendations.push(
+            _ => v.recommendations.push(
                 "Raise the memory limit, or lower the app's footprint; enable Container Insights to see whether it leaks or spikes"
                     .to_owned(),
             ),
         },
     }
-    if let (Some(res), Some(l)) = (ctx.memory_reservation(container), limit_mib)
-        && res < l
+    if let (Some(res), Some((Basis::ContainerMemory(_), l))) =
+        (ctx.memory_reservation(container), basis.clone())
+        && f64::from(res) < l
     {
-        v.findings.push(Finding::context(
-            "soft limit",
-            format!(
-                "memoryReservation {res} MiB is below the hard limit {l} MiB: AWS/ECS MemoryUtilization is relative to the reservation, so values over 100% were expected before the kill"
-            ),
+        let mut fc = Claims::default();
+        let res_text = fc.say(Claim::size(
+            Basis::ContainerReservation(container.to_owned()),
+            f64::from(res),
         ));
-    }
-    if runtime_heap_hint(ctx) {
-        v.recommendations.push(
-            "The logs show a managed runtime: size its heap to ~75% of the container limit (e.g. -XX:MaxRAMPercentage=75, --max-old-space-size) so it fails with a clear error before the kernel kills it"
-                .to_owned(),
+        let hard = fc.say(Claim::size(Basis::ContainerMemory(container.to_owned()), l));
+        v.findings.push(
+            Finding::context(
+                "soft limit",
+                format!(
+                    "{res_text} is below {hard}: AWS/ECS MemoryUtilization is of the reservation, so values over 100% of it were expected before the kill"
+                ),
+            )
+            .with_claims(fc),
         );
     }
-    v
+    if let Some(runtime) = runtime_in_logs(ctx, container) {
+        v.recommendations
+            .push(heap_advice(runtime, container, basis.clone(), &mut c));
+    }
+    v.claims(c)
 }
 
-fn runtime_heap_hint(ctx: &Context<'_>) -> bool {
-    ctx.evidence.logs.as_ref().is_some_and(|logs| {
-        logs.iter().flat_map(|l| &l.lines).any(|l| {
-            let m = l.message.to_lowercase();
-            m.contains("java.lang.outofmemoryerror")
-                || m.contains("javascript heap out of memory")
-                || m.contains("memoryerror")
-        })
-    })
+/// OOM with only `memoryReservation`: the container had no cap of its own, so it grew until the
+/// host ran out, and the host's OOM killer took it.
+fn soft_limit_only(
+    ctx: &Context<'_>,
+    container: &str,
+    reservation: f64,
+    trend: Option<&MemoryTrend>,
+    confidence: f64,
+) -> Verdict {
+    let mut c = Claims::default();
+    let res = Basis::ContainerReservation(container.to_owned());
+    let res_text = c.say(Claim::size(res.clone(), reservation));
+    let mut v = Verdict::new(
+        Cause::OomKilled,
+        confidence,
+        format!(
+            "Container {container} was killed for running out of memory, and it has no hard limit: only {res_text}, so it grew until the host's memory ran out and the kernel killed it."
+        ),
+    )
+    .key_fact("no hard limit: host memory ran out")
+    .relies_on(&[Source::Metrics, Source::TaskDefinition]);
+    let peak_mib = trend.map(|t| t.window_peak_pct / 100.0 * reservation);
+    if let Some(t) = trend {
+        let mut fc = Claims::default();
+        v.findings.push(
+            Finding::supports(
+                "memory as a share of the soft reservation",
+                format!(
+                    "peaked at {} ({}): a reservation only places the task, it caps nothing",
+                    fc.say(t.share(t.window_peak_pct)),
+                    t.series.label()
+                ),
+            )
+            .with_claims(fc),
+        );
+    }
+    v.findings.push(Finding::context(
+        "hard limit",
+        format!(
+            "none: neither the task nor container {container} sets memory, so the host's memory was its only limit"
+        ),
+    ));
+    let size = match (peak_mib, trend) {
+        (Some(p), Some(t)) => format!(
+            " above the peak it reached ({})",
+            c.say(Claim::derived(super::context::mib(p), p, t.series.clone()))
+        ),
+        _ => String::new(),
+    };
+    v = v.recommend(format!(
+        "Set a hard limit (`memory`) on {container} and size it{size}, so the kernel stops this container instead of the host running out; keep memoryReservation for placement"
+    ));
+    v = v.recommend(
+        "Check what else on the host used memory at the time (other tasks without hard limits, the agent, the OS): the host's OOM killer picks any process",
+    );
+    if let Some(runtime) = runtime_in_logs(ctx, container) {
+        v.recommendations
+            .push(heap_advice(runtime, container, None, &mut c));
+    }
+    v.claims(c)
+}
+
+/// A managed runtime whose heap error shows in the logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    Jvm,
+    Node,
+    DotNet,
+    Go,
+    Python,
+}
+
+impl Runtime {
+    fn label(self) -> &'static str {
+        match self {
+            Runtime::Jvm => "JVM",
+            Runtime::Node => "Node.js",
+            Runtime::DotNet => ".NET",
+            Runtime::Go => "Go runtime",
+            Runtime::Python => "Python",
+        }
+    }
+}
+
+/// The runtime's own out-of-memory words, as each prints them.
+fn heap_error(line: &str) -> Option<Runtime> {
+    let lower = line.to_lowercase();
+    if lower.contains("java.lang.outofmemoryerror") {
+        Some(Runtime::Jvm)
+    } else if lower.contains("javascript heap out of memory") || lower.contains("reached heap limit")
+    {
+        Some(Runtime::Node)
+    } else if lower.contains("system.outofmemoryexception") {
+        Some(Runtime::DotNet)
+    } else if lower.contains("fatal error: runtime: out of memory") {
+        Some(Runtime::Go)
+    } else if line.trim_start().starts_with("MemoryError") {
+        Some(Runtime::Python)
+    } else {
+        None
+    }
+}
+
+fn log_lines<'a>(ctx: &Context<'a>, container: &str) -> impl Iterator<Item = &'a str> + 'a {
+    let container = container.to_owned();
+    ctx.evidence
+        .logs
+        .iter()
+        .flatten()
+        .filter(move |l| l.container == container)
+        .flat_map(|l| l.lines.iter().map(|line| line.message.as_str()))
+}
+
+fn runtime_in_logs(ctx: &Context<'_>, container: &str) -> Option<Runtime> {
+    log_lines(ctx, container).find_map(heap_error)
+}
+
+/// Heap sizing for the runtime, against the limit that applies to the container.
+fn heap_advice(
+    runtime: Runtime,
+    container: &str,
+    basis: Option<(Basis, f64)>,
+    c: &mut Claims,
+) -> String {
+    let share = c.say(Claim::policy(
+        format!("{HEAP_SHARE_PCT:.0}%"),
+        HEAP_SHARE_PCT,
+        "heap share of the limit",
+    ));
+    let (limit, heap) = match basis {
+        Some((b, m)) if !matches!(b, Basis::ContainerReservation(_)) => {
+            let heap = (m * HEAP_SHARE_PCT / 100.0).floor();
+            (
+                c.say(Claim::size(b.clone(), m)),
+                Some(c.say(Claim::proposal(heap, b))),
+            )
+        }
+        _ => (format!("container {container}'s hard limit"), None),
+    };
+    let size = |what: &str| match heap.as_deref() {
+        Some(h) => format!("{what} {h} (about {share} of {limit})"),
+        None => format!("{what} about {share} of {limit}"),
+    };
+    match runtime {
+        Runtime::Jvm => format!(
+            "Size the JVM heap to the container: -XX:MaxRAMPercentage={HEAP_SHARE_PCT:.0} (or -Xmx) puts the heap at {}, leaving room for metaspace, threads and native memory; add -XX:+HeapDumpOnOutOfMemoryError to see what fills it",
+            size("").trim_start()
+        ),
+        Runtime::Node => format!(
+            "Size the V8 heap to the container: set NODE_OPTIONS=--max-old-space-size to {}; V8's default old space does not follow the container's limit",
+            size("").trim_start()
+        ),
+        Runtime::DotNet => format!(
+            "Cap the .NET GC heap below the container: DOTNET_GCHeapHardLimitPercent=0x4B (hex for {share} of {limit}) or DOTNET_GCHeapHardLimit, and look for what allocates (dotnet-gcdump)"
+        ),
+        Runtime::Go => format!(
+            "Give the Go runtime a soft memory limit below the container: set GOMEMLIMIT to {}, so the GC works harder before the runtime runs out",
+            size("").trim_start()
+        ),
+        Runtime::Python => format!(
+            "The Python process ran out of memory below {limit}: bound what one request or batch loads (stream, paginate), or raise the limit"
+        ),
+    }
+}
+
+/// A runtime's heap error with the container itself far from its limit: the application
+/// crashed on its own heap cap, not the kernel's OOM killer.
+pub fn heap_exhaustion(ctx: &Context<'_>, container: &Container) -> Option<Verdict> {
+    if container.exit_code == Some(137)
+        || container
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.to_lowercase().contains("outofmemory"))
+    {
+        return None;
+    }
+    let name = container.name.as_str();
+    let line = log_lines(ctx, name).find(|l| heap_error(l).is_some())?;
+    let runtime = heap_error(line)?;
+    let basis = container_basis(ctx, name);
+    let trend = trend(ctx, name).filter(|t| t.is_of_container_limit(name));
+    let mut c = Claims::default();
+    let quoted = line.trim().chars().take(200).collect::<String>();
+    let distance = match trend.as_ref() {
+        Some(t) if t.window_peak_pct < NEAR_LIMIT_PCT => format!(
+            ", while the container itself peaked at {}",
+            c.say(t.share(t.window_peak_pct))
+        ),
+        _ => String::new(),
+    };
+    let code = container
+        .exit_code
+        .map(|e| format!(" (exit {e})"))
+        .unwrap_or_default();
+    let mut v = Verdict::new(
+        Cause::AppCrashed,
+        0.9,
+        format!(
+            "Container {name} crashed{code} when its {} ran out of heap, not because the kernel's OOM killer stopped it: \"{quoted}\"{distance}.",
+            runtime.label()
+        ),
+    )
+    .key_fact(format!("{} heap exhausted", runtime.label()))
+    .container(name, container.exit_code)
+    .finding(Finding::supports(
+        "runtime heap error in the log",
+        format!("\"{quoted}\""),
+    ))
+    .relies_on(&[Source::Logs, Source::Metrics, Source::TaskDefinition]);
+    if let Some(t) = trend.as_ref().filter(|t| t.window_peak_pct < NEAR_LIMIT_PCT) {
+        let mut fc = Claims::default();
+        v = v.finding(
+            Finding::rules_out(
+                "memory as a share of the hard limit",
+                format!(
+                    "peaked at {} ({}): the kernel had no reason to kill it",
+                    fc.say(t.share(t.window_peak_pct)),
+                    t.series.label()
+                ),
+            )
+            .with_claims(fc),
+        );
+    }
+    let rec = heap_advice(runtime, name, basis, &mut c);
+    v = v.recommend(rec);
+    if ctx.event.is_service_task() {
+        v = v.recommend(
+            "Turn on the deployment circuit breaker with rollback so a revision that crashes on start rolls back instead of looping",
+        );
+    }
+    Some(v.claims(c))
+}
+
+/// The moment the app said it was ready, from its log tail, in seconds after `startedAt`.
+pub fn ready_after(ctx: &Context<'_>, container: &str) -> Option<(f64, Claim)> {
+    let started = ctx.event.detail.started_at?;
+    let line = ctx
+        .evidence
+        .logs
+        .iter()
+        .flatten()
+        .filter(|l| l.container == container)
+        .flat_map(|l| l.lines.iter())
+        .find(|l| super::health::is_ready_line(&l.message))?;
+    let at = line.at?;
+    let seconds = (at - started).num_seconds() as f64;
+    (seconds >= 0.0).then(|| (seconds, Claim::elapsed_seconds(Span::StartToReady, seconds)))
 }

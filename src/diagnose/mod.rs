@@ -5,11 +5,14 @@
 //! containers did (exit codes), and only then "unknown". Each family of causes lives in its own
 //! file; shared measurements (CPU pressure, memory trend) are computed once in [`Context`].
 
+pub mod claims;
 mod context;
 mod cpu;
+mod disk;
 mod exit;
 mod health;
 mod infrastructure;
+pub mod lasterror;
 mod memory;
 mod repeats;
 mod scheduler;
@@ -24,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::TaskStateChange;
 use crate::evidence::{Evidence, Source};
 
+pub use claims::{Basis, Claim, Claims, Quantity, SeriesRef, Setting, Span};
 pub use context::Context;
 pub use cpu::{CpuPressure, PressureLevel};
 pub use memory::{MemoryTrend, TrendKind};
@@ -174,6 +178,9 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<String>,
     pub bearing: Bearing,
+    /// The typed figures `observed` was rendered from.
+    #[serde(skip)]
+    pub claims: Vec<Claim>,
 }
 
 impl Finding {
@@ -195,7 +202,14 @@ impl Finding {
             observed: observed.into(),
             threshold: None,
             bearing,
+            claims: Vec::new(),
         }
+    }
+
+    /// Attaches the claims `observed` was rendered from.
+    pub fn with_claims(mut self, claims: Claims) -> Self {
+        self.claims.extend(claims.0);
+        self
     }
 
     pub fn threshold(mut self, threshold: impl Into<String>) -> Self {
@@ -237,6 +251,9 @@ pub struct Diagnosis {
     pub timeline: Vec<TimelineEntry>,
     /// Evidence sources that could not be read, with the reason.
     pub missing: Vec<String>,
+    /// Every figure in the summary, key fact, findings and recommendations, with its basis.
+    #[serde(skip)]
+    pub claims: Vec<Claim>,
 }
 
 /// What a rule concludes before the shared steps (repeats, confidence, timeline) run.
@@ -252,6 +269,8 @@ pub(crate) struct Verdict {
     pub recommendations: Vec<String>,
     /// Sources whose absence weakens this verdict.
     pub relies_on: Vec<Source>,
+    /// The figures in the summary, key fact and recommendations.
+    pub claims: Claims,
 }
 
 impl Verdict {
@@ -266,7 +285,13 @@ impl Verdict {
             findings: Vec::new(),
             recommendations: Vec::new(),
             relies_on: Vec::new(),
+            claims: Claims::default(),
         }
+    }
+
+    pub fn claims(mut self, claims: Claims) -> Self {
+        self.claims.extend(claims);
+        self
     }
 
     pub fn key_fact(mut self, fact: impl Into<String>) -> Self {
@@ -389,6 +414,9 @@ pub fn diagnose(event: &TaskStateChange, evidence: &Evidence) -> Diagnosis {
         clip(m, 300);
     }
 
+    let mut claims = verdict.claims.0;
+    claims.extend(verdict.findings.iter().flat_map(|f| f.claims.iter().cloned()));
+
     Diagnosis {
         cause: verdict.cause,
         severity,
@@ -403,6 +431,7 @@ pub fn diagnose(event: &TaskStateChange, evidence: &Evidence) -> Diagnosis {
         recommendations: dedup(verdict.recommendations),
         timeline,
         missing,
+        claims,
     }
 }
 

@@ -6,7 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use crate::event::{Container, StopCode, TaskDetail, TaskStateChange};
 use crate::evidence::{Evidence, RecentStop};
 
-use super::context::{Context, duration_text};
+use super::claims::{Claim, Claims, Quantity, Span};
+use super::context::Context;
 use super::{Cause, Finding, Verdict};
 
 /// Earlier stops are counted inside this window before the current one.
@@ -84,21 +85,30 @@ pub fn apply(ctx: &Context<'_>, verdict: &mut Verdict) -> u32 {
     let span = (now - first).num_seconds() as f64 / 60.0;
     let nth = ordinal(count + 1);
     let who = ctx.service_label();
+    let seconds = span.max(1.0) * 60.0;
+    let mut claims = Claims::default();
+    let within = claims.say(Claim::elapsed(Span::RecentStops, seconds));
     if count >= CRASH_LOOP_MIN {
         verdict.findings.push(
             Finding::supports(
                 "repeats",
-                format!(
-                    "{nth} stop of {who} with this cause in {}: a crash loop",
-                    duration_text(span.max(1.0))
-                ),
+                format!("{nth} stop of {who} with this cause in {within}: a crash loop"),
             )
+            .with_claims(claims.clone())
             .threshold(format!(
                 "≥ {} earlier stops within {REPEAT_WINDOW_MIN} min = crash loop",
                 CRASH_LOOP_MIN
             )),
         );
-        verdict.key_fact = format!("{}. {nth} in {}", verdict.key_fact, short_span(span));
+        let short = Claim {
+            text: short_span(span),
+            quantity: Quantity::Elapsed {
+                span: Span::RecentStops,
+                seconds,
+            },
+        };
+        verdict.key_fact = format!("{}. {nth} in {}", verdict.key_fact, short.text);
+        verdict.claims.0.push(short);
         verdict.confidence = (verdict.confidence + 0.05).min(0.99);
         if ctx.event.is_service_task() {
             verdict.recommendations.push(
@@ -106,13 +116,13 @@ pub fn apply(ctx: &Context<'_>, verdict: &mut Verdict) -> u32 {
             );
         }
     } else {
-        verdict.findings.push(Finding::context(
-            "repeats",
-            format!(
-                "{nth} stop of {who} with this cause in {}",
-                duration_text(span.max(1.0))
-            ),
-        ));
+        verdict.findings.push(
+            Finding::context(
+                "repeats",
+                format!("{nth} stop of {who} with this cause in {within}"),
+            )
+            .with_claims(claims),
+        );
     }
     count
 }

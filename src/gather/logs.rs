@@ -95,6 +95,11 @@ pub struct PerfRecord {
     pub cpu_reserved: f64,
     pub memory_utilized: f64,
     pub memory_reserved: f64,
+    /// `Type: Container` records name their container; `Type: Task` records do not.
+    pub container: Option<String>,
+    /// Task records on Fargate: `EphemeralStorageUtilized` / `EphemeralStorageReserved` (GB).
+    pub ephemeral_utilized: Option<f64>,
+    pub ephemeral_reserved: Option<f64>,
 }
 
 pub async fn performance_records(
@@ -135,9 +140,14 @@ pub async fn performance_records(
 
 fn parse_perf(message: &str, task_id: &str) -> Option<PerfRecord> {
     let v: serde_json::Value = serde_json::from_str(message).ok()?;
-    if v.get("Type")?.as_str()? != "Task" || v.get("TaskId")?.as_str()? != task_id {
+    if v.get("TaskId")?.as_str()? != task_id {
         return None;
     }
+    let container = match v.get("Type")?.as_str()? {
+        "Task" => None,
+        "Container" => Some(v.get("ContainerName")?.as_str()?.to_owned()),
+        _ => return None,
+    };
     let num = |k: &str| v.get(k).and_then(serde_json::Value::as_f64);
     let ts = v.get("Timestamp")?.as_i64()?;
     Some(PerfRecord {
@@ -146,5 +156,8 @@ fn parse_perf(message: &str, task_id: &str) -> Option<PerfRecord> {
         cpu_reserved: num("CpuReserved")?,
         memory_utilized: num("MemoryUtilized")?,
         memory_reserved: num("MemoryReserved")?,
+        container,
+        ephemeral_utilized: num("EphemeralStorageUtilized"),
+        ephemeral_reserved: num("EphemeralStorageReserved"),
     })
 }

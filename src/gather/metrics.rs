@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use crate::error::GatherError;
 use crate::event::TaskStateChange;
-use crate::evidence::{Evidence, Metrics, Point, Series};
+use crate::evidence::{ContainerUsage, Evidence, Metrics, Point, Series};
 
 use super::ecs::to_chrono;
 use super::logs::PerfRecord;
@@ -399,6 +399,48 @@ fn assemble(raw: HashMap<Slot, Vec<Point>>, evidence: &Evidence) -> Metrics {
         alb_target_5xx: series(&raw, Slot::Alb5xx),
         host_cpu_credit_balance: series(&raw, Slot::HostCredits),
         host_cpu_pct: series(&raw, Slot::HostCpu),
+        ..Metrics::default()
+    }
+}
+
+/// Per-container memory and the task's ephemeral storage, which only the performance log has.
+fn fill_containers_and_storage(metrics: &mut Metrics, records: &[PerfRecord]) {
+    let mut containers: Vec<ContainerUsage> = Vec::new();
+    for r in records {
+        let Some(name) = r.container.as_deref() else {
+            continue;
+        };
+        let point = Point {
+            at: r.at,
+            value: r.memory_utilized,
+        };
+        match containers.iter_mut().find(|c| c.container == name) {
+            Some(c) => c.memory_mib.points.push(point),
+            None => containers.push(ContainerUsage {
+                container: name.to_owned(),
+                memory_mib: Series::new(vec![point]),
+            }),
+        }
+    }
+    for c in &mut containers {
+        c.memory_mib = Series::new(std::mem::take(&mut c.memory_mib.points));
+    }
+    if !containers.is_empty() && metrics.containers.is_none() {
+        metrics.containers = Some(containers);
+    }
+    let storage = |pick: fn(&PerfRecord) -> Option<f64>| {
+        let pts: Vec<Point> = records
+            .iter()
+            .filter(|r| r.container.is_none())
+            .filter_map(|r| pick(r).map(|value| Point { at: r.at, value }))
+            .collect();
+        (!pts.is_empty()).then(|| Series::new(pts))
+    };
+    if metrics.ephemeral_storage_utilized_gb.is_none() {
+        metrics.ephemeral_storage_utilized_gb = storage(|r| r.ephemeral_utilized);
+    }
+    if metrics.ephemeral_storage_reserved_gb.is_none() {
+        metrics.ephemeral_storage_reserved_gb = storage(|r| r.ephemeral_reserved);
     }
 }
 
@@ -409,6 +451,11 @@ pub fn fill_from_performance_log(
     evidence: &Evidence,
     _event: &TaskStateChange,
 ) {
+    if records.is_empty() {
+        return;
+    }
+    fill_containers_and_storage(metrics, records);
+    let records: Vec<&PerfRecord> = records.iter().filter(|r| r.container.is_none()).collect();
     if records.is_empty() {
         return;
     }
