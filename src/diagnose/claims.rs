@@ -201,6 +201,11 @@ impl Claim {
         Self::new(text, Quantity::Size { of, amount })
     }
 
+    /// The size as a bare number ("512"), for "512 → 1024 units".
+    pub fn number(of: Basis, amount: f64) -> Self {
+        Self::new(format!("{amount:.0}"), Quantity::Size { of, amount })
+    }
+
     pub fn mib_level(value: f64, series: SeriesRef) -> Self {
         Self::new(mib(value), Quantity::Level { value, series })
     }
@@ -258,12 +263,14 @@ impl Claim {
         )
     }
 
-    /// "2 min", "45 s".
+    /// "2 min", "45 s"; seconds below three minutes, where a minute's rounding would mislead.
     pub fn elapsed(span: Span, seconds: f64) -> Self {
-        Self::new(
-            duration_text(seconds / 60.0),
-            Quantity::Elapsed { span, seconds },
-        )
+        let text = if seconds < 180.0 {
+            format!("{:.0} s", seconds.max(0.0))
+        } else {
+            duration_text(seconds / 60.0)
+        };
+        Self::new(text, Quantity::Elapsed { span, seconds })
     }
 
     /// Seconds always, for settings advice ("75 s").
@@ -332,7 +339,9 @@ pub fn policy_values() -> Vec<(&'static str, f64)> {
         ("memory far from limit", memory::FAR_FROM_LIMIT_PCT),
         ("cpu pinned", cpu::PINNED_PCT),
         ("cpu idle", cpu::IDLE_PCT),
+        ("cpu no pressure", cpu::NO_PRESSURE_PCT),
         ("cpu sustained minutes", cpu::SUSTAINED_MIN),
+        ("host credits exhausted", cpu::CREDITS_EXHAUSTED),
         ("scale-out target low", SCALE_OUT_TARGET.0),
         ("scale-out target high", SCALE_OUT_TARGET.1),
         ("stopTimeout maximum", STOP_TIMEOUT_MAX_S),

@@ -17,7 +17,10 @@ pub const PINNED_PCT: f64 = 90.0;
 /// Pinned for at least this many minutes before the kill counts as sustained.
 pub const SUSTAINED_MIN: f64 = 3.0;
 /// Peak CPU below this share of the allocation means the task was not under CPU pressure.
-pub const IDLE_PCT: f64 = 70.0;
+pub const NO_PRESSURE_PCT: f64 = 70.0;
+/// Peak CPU below this share of the allocation may be called idle; between this and the pinned
+/// line the task was busy, whatever else it was.
+pub const IDLE_PCT: f64 = 30.0;
 /// A CPUCreditBalance at or below this means a burstable host was throttled to its baseline.
 pub const CREDITS_EXHAUSTED: f64 = 1.0;
 
@@ -142,7 +145,7 @@ pub fn assess(ctx: &Context<'_>) -> CpuPressure {
                 ))
                 .with_claims(c),
             );
-        } else if peak < IDLE_PCT {
+        } else if peak < NO_PRESSURE_PCT {
             out.level = PressureLevel::Low;
             let share = c.say(Claim::share(peak, Basis::TaskCpu, amount, sref.clone()));
             out.findings.push(
@@ -150,7 +153,7 @@ pub fn assess(ctx: &Context<'_>) -> CpuPressure {
                     format!("CPU ({label}) as % of the allocation"),
                     format!("peaked at {share} before the kill"),
                 )
-                .threshold(format!("< {IDLE_PCT:.0}% = no CPU pressure"))
+                .threshold(format!("< {NO_PRESSURE_PCT:.0}% = no CPU pressure"))
                 .with_claims(c),
             );
         } else {
@@ -261,6 +264,35 @@ pub fn assess(ctx: &Context<'_>) -> CpuPressure {
     out
 }
 
+/// "CPU was idle (it peaked at 6% of …)", "CPU was busy (…) but not held at the limit": the
+/// words follow the same thresholds the rules use, and carry the figure they rest on.
+pub fn pressure_words(ctx: &Context<'_>, c: &mut Claims) -> Option<String> {
+    let p = &ctx.cpu;
+    let peak = p.peak_pct?;
+    let series = p.series.clone()?;
+    let share = c.say(Claim::share(
+        peak,
+        Basis::TaskCpu,
+        ctx.task_cpu().map(f64::from),
+        series,
+    ));
+    Some(match p.level {
+        PressureLevel::Low if peak < IDLE_PCT => format!("CPU was idle (it peaked at {share})"),
+        PressureLevel::Low => {
+            let line = c.say(Claim::policy(
+                format!("{NO_PRESSURE_PCT:.0}%"),
+                NO_PRESSURE_PCT,
+                "cpu no pressure",
+            ));
+            format!("CPU peaked at {share}, under the {line} pressure line")
+        }
+        PressureLevel::Moderate => {
+            format!("CPU was busy (it peaked at {share}) but not held at the limit")
+        }
+        PressureLevel::High | PressureLevel::Unknown => return None,
+    })
+}
+
 fn longest_run_at_or_above(
     series: &Series,
     from: DateTime<Utc>,
@@ -326,7 +358,7 @@ pub fn add_allocation_context(ctx: &Context<'_>, verdict: &mut Verdict) {
     let cpu = cpu_alloc_text(ctx.task_cpu().map(f64::from), &mut c);
     let mem = match ctx.task_memory() {
         Some(m) => c.say(Claim::bare_size(Basis::TaskMemory, f64::from(m))),
-        None => "the containers' own memory limits".to_owned(),
+        None => "the containers' own memory settings".to_owned(),
     };
     verdict.findings.push(
         Finding::context(

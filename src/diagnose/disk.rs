@@ -107,7 +107,10 @@ pub fn disk_full(ctx: &Context<'_>, container: &Container) -> Option<Verdict> {
     }
     if ctx.event.is_fargate() {
         let now = match storage {
-            Some((_, size)) => format!(" from {}", c.say(Claim::bare_size(Basis::EphemeralStorage, size))),
+            Some((_, size)) => format!(
+                " (now {} reserved)",
+                c.say(Claim::bare_size(Basis::EphemeralStorage, size))
+            ),
             None => format!(
                 " (Fargate gives {} by default)",
                 c.say(Claim::policy(

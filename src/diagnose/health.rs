@@ -210,6 +210,36 @@ pub fn elb_health_check(ctx: &Context<'_>) -> Option<Verdict> {
 
     findings.extend(ctx.cpu.findings.iter().cloned());
     let exit = ctx.deciding_container();
+    if signals.codes.is_empty()
+        && let Some(timing) = start_timing(ctx, None)
+        && timing.still_starting()
+    {
+        let mut c = Claims::default();
+        let killed = c.say(timing.killed_after.clone());
+        let ready = timing.ready_text(&mut c).replacen("; ", ", and ", 1);
+        let mut v = Verdict::new(
+            Cause::ElbHealthCheckFailed,
+            0.8,
+            format!(
+                "ECS stopped the task for failing ALB health checks while the app was still starting: it was killed {killed} after it started{ready}."
+            ),
+        )
+        .key_fact("killed during start-up")
+        .claims(c);
+        if let Some((rec, gc)) = grace_advice(ctx, hc) {
+            v = v.recommend(rec).claims(gc);
+        }
+        v = v.recommend(
+            "Make start-up faster where it can be (lazy initialisation, fewer eager connections), and keep the health-check path answering as soon as the server listens",
+        );
+        if let Some(c) = exit {
+            v = v.container(&c.name, c.exit_code);
+        }
+        return Some(
+            v.findings(findings)
+                .relies_on(&[Source::Service, Source::Logs, Source::TargetHealth]),
+        );
+    }
     let mut v;
     if !signals.codes.is_empty() {
         let codes = signals.codes.join(", ");
@@ -267,20 +297,19 @@ pub fn elb_health_check(ctx: &Context<'_>) -> Option<Verdict> {
         } else {
             0.55
         };
-        let tail = match ctx.cpu.level {
-            PressureLevel::Low => {
-                "CPU was idle, so the app hung (deadlock, blocked event loop, exhausted connection pool) rather than starved"
-            }
-            PressureLevel::Moderate => {
-                "CPU was busy but not pinned at the allocation, so the app was slow or hung rather than starved"
-            }
-            _ => "CPU metrics were not available to tell a hung app from a starved one",
+        let mut c = Claims::default();
+        let tail = match super::cpu::pressure_words(ctx, &mut c) {
+            Some(words) => format!(
+                "{words}, so the app hung or blocked (deadlock, blocked event loop, exhausted connection pool) rather than starved"
+            ),
+            None => "CPU metrics were not available to tell a hung app from a starved one".to_owned(),
         };
         v = Verdict::new(
             Cause::ElbHealthCheckFailed,
             conf,
             format!("ALB health checks timed out and ECS replaced the task; {tail}."),
         )
+        .claims(c)
         .key_fact("ALB checks timed out")
         .recommend(
             "Take a thread dump or profile of a task before it is killed; make the health-check handler independent of slow dependencies",
@@ -307,9 +336,17 @@ pub fn elb_health_check(ctx: &Context<'_>) -> Option<Verdict> {
                 ))
                 .claims(c);
         }
-        v = v.recommend(
-            "Tell CPU starvation from a broken check: read the failure reason in the service events or DescribeTargetHealth (\"Request timed out\" or response codes) and the task's CPU as a share of its allocation before the stop; timeouts with CPU at 90% or more mean raise the task's cpu, codes with idle resources mean fix the check or the app",
-        );
+        let mut c = Claims::default();
+        let pinned = c.say(Claim::policy(
+            format!("{:.0}%", super::cpu::PINNED_PCT),
+            super::cpu::PINNED_PCT,
+            "cpu pinned",
+        ));
+        v = v
+            .recommend(format!(
+                "Tell CPU starvation from a broken check: read the failure reason in the service events or DescribeTargetHealth (\"Request timed out\" or response codes) and the task's CPU as a share of its allocation before the stop; timeouts while CPU sits at {pinned} of its allocation or more mean raise the task's cpu, response codes with CPU and memory far from their limits mean fix the check or the app"
+            ))
+            .claims(c);
     }
     if let Some((rec, c)) = grace_advice(ctx, hc) {
         v = v.recommend(rec).claims(c);
@@ -394,6 +431,8 @@ pub fn container_health_check(ctx: &Context<'_>) -> Option<Verdict> {
     }
     findings.extend(ctx.cpu.findings.iter().cloned());
     let name = container.as_deref().unwrap_or("a container");
+    let mut c = Claims::default();
+    let words = super::cpu::pressure_words(ctx, &mut c);
     let mut v = Verdict::new(
         Cause::ContainerHealthCheckFailed,
         if ctx.cpu.level == PressureLevel::Low {
@@ -403,13 +442,16 @@ pub fn container_health_check(ctx: &Context<'_>) -> Option<Verdict> {
         },
         format!(
             "The container health check of {name} failed and ECS replaced the task{}.",
-            if ctx.cpu.level == PressureLevel::Low {
-                "; CPU was idle, so the check itself or the app is broken"
-            } else {
-                ""
+            match (ctx.cpu.level, words) {
+                (PressureLevel::Low, Some(w)) => format!(
+                    "; {w}, so the check itself or the app is broken, not starved"
+                ),
+                (PressureLevel::Moderate, Some(w)) => format!("; {w}"),
+                _ => String::new(),
             }
         ),
     )
+    .claims(c)
     .key_fact(format!("{name} health check failed"))
     .relies_on(&[Source::TaskDefinition, Source::Metrics]);
     if let Some(hc) = hc {
@@ -502,7 +544,7 @@ fn cpu_starved(
     match (cpu, p.pinned) {
         (Some(units), Some(run)) => {
             let new = (units * 2).min(16384);
-            let from = c.say(Claim::bare_size(super::claims::Basis::TaskCpu, f64::from(units)));
+            let from = c.say(Claim::number(super::claims::Basis::TaskCpu, f64::from(units)));
             let to = c.say(Claim::proposal(f64::from(new), super::claims::Basis::TaskCpu));
             let d = run.describe(ctx, &series, &mut c);
             let minutes = c.say(run.minutes_claim(&series));

@@ -622,7 +622,7 @@ fn oom_verdict(
             Finding::context(
                 "soft limit",
                 format!(
-                    "{res_text} is below {hard}: AWS/ECS MemoryUtilization is of the reservation, so values over 100% of it were expected before the kill"
+                    "{res_text} is below {hard}: AWS/ECS MemoryUtilization is of the reservation, so values above the reservation were expected before the kill"
                 ),
             )
             .with_claims(fc),

@@ -3,6 +3,7 @@
 mod support;
 
 mod browser;
+mod claims;
 mod cli;
 mod event_model;
 mod faults;

@@ -82,6 +82,15 @@ sample! {
     rolling_deployment_is_deployment: "deployment_replaced_new_revision" => "deployment",
     exit_137_in_a_deployment_is_deployment: "deployment_exit_137_slow_shutdown" => "deployment",
     stop_task_is_user_stopped: "user_stopped_stop_task" => "user_stopped",
+    sidecar_oom_at_its_own_limit_is_oom: "oom_killed_sidecar_own_limit_container_record" => "oom_killed",
+    timeouts_with_busy_cpu_are_elb_failure: "elb_health_check_failed_timeouts_cpu_busy_not_pinned" => "elb_health_check_failed",
+    soft_limit_only_oom_is_oom: "oom_killed_soft_limit_only_host_memory" => "oom_killed",
+    jvm_heap_error_far_from_limit_is_app_crashed: "app_crashed_jvm_heap_space_far_from_limit" => "app_crashed",
+    node_heap_limit_is_app_crashed: "app_crashed_node_heap_limit_container_record" => "app_crashed",
+    disk_full_is_app_crashed: "app_crashed_disk_full_enospc_ephemeral_storage" => "app_crashed",
+    kill_before_the_app_started_is_elb_failure: "elb_health_check_failed_grace_shorter_than_start" => "elb_health_check_failed",
+    early_kill_without_the_service_is_elb_failure: "elb_health_check_failed_early_kill_service_not_described" => "elb_health_check_failed",
+    throttled_burstable_host_with_low_task_cpu_is_cpu_starved: "cpu_starved_burstable_credits_task_cpu_looks_low" => "cpu_starved",
 }
 
 #[test]
@@ -91,7 +100,7 @@ fn seed_case_report_speaks_in_shares_of_the_allocation() {
     assert_eq!(d["severity"], "critical");
     assert!(d["confidence"].as_f64().unwrap_or(0.0) >= 0.9);
     let recs = d["recommendations"].to_string();
-    assert!(recs.contains("Raise task cpu 512 → 1024"), "{recs}");
+    assert!(recs.contains("Raise task cpu 512 → 1024 units"), "{recs}");
     let evidence = d["evidence"].to_string();
     assert!(
         evidence.contains("the Average hid one saturated task"),
