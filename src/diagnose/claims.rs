@@ -201,6 +201,17 @@ impl Claim {
         Self::new(text, Quantity::Size { of, amount })
     }
 
+    /// The task's CPU units in short form ("512u"), for subjects and SMS.
+    pub fn units_short(amount: f64) -> Self {
+        Self::new(
+            format!("{amount:.0}u"),
+            Quantity::Size {
+                of: Basis::TaskCpu,
+                amount,
+            },
+        )
+    }
+
     /// The size as a bare number ("512"), for "512 → 1024 units".
     pub fn number(of: Basis, amount: f64) -> Self {
         Self::new(format!("{amount:.0}"), Quantity::Size { of, amount })
@@ -290,7 +301,8 @@ impl Claim {
         let text = match of {
             // Bounded: task CPU is at most 16 vCPU.
             Basis::TaskCpu => format!("{} units", value.clamp(0.0, 1.0e6) as u32),
-            _ => mib(value),
+            // Task definitions set memory in MiB: advice speaks their unit.
+            _ => format!("{value:.0} MiB"),
         };
         Self::new(text, Quantity::Proposal { value, of })
     }

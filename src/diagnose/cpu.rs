@@ -72,7 +72,12 @@ impl PinnedRun {
         if (self.high - self.low).abs() < 0.5 {
             format!(
                 "{} of {of}",
-                c.say(Claim::bare_share(self.high, Basis::TaskCpu, amount, series.clone()))
+                c.say(Claim::bare_share(
+                    self.high,
+                    Basis::TaskCpu,
+                    amount,
+                    series.clone()
+                ))
             )
         } else {
             format!(
@@ -85,6 +90,34 @@ impl PinnedRun {
                     series.clone()
                 ))
             )
+        }
+    }
+
+    /// "93–100% of 512u", for subjects and SMS.
+    pub fn compact(&self, ctx: &Context<'_>, series: &SeriesRef, c: &mut Claims) -> String {
+        let amount = ctx.task_cpu().map(f64::from);
+        let range = if (self.high - self.low).abs() < 0.5 {
+            c.say(Claim::bare_share(
+                self.high,
+                Basis::TaskCpu,
+                amount,
+                series.clone(),
+            ))
+        } else {
+            format!(
+                "{}–{}",
+                c.say(Claim::level(self.low, 0, "", series.clone())),
+                c.say(Claim::bare_share(
+                    self.high.min(999.0),
+                    Basis::TaskCpu,
+                    amount,
+                    series.clone()
+                ))
+            )
+        };
+        match amount {
+            Some(a) => format!("{range} of {}", c.say(Claim::units_short(a))),
+            None => range,
         }
     }
 

@@ -5,9 +5,7 @@
 use crate::event::Container;
 use crate::evidence::Source;
 
-use super::claims::{
-    Basis, Claim, Claims, EPHEMERAL_DEFAULT_GIB, EPHEMERAL_MAX_GIB, SeriesRef,
-};
+use super::claims::{Basis, Claim, Claims, EPHEMERAL_DEFAULT_GIB, EPHEMERAL_MAX_GIB, SeriesRef};
 use super::context::Context;
 use super::lasterror;
 use super::memory::NEAR_LIMIT_PCT;
@@ -154,6 +152,8 @@ mod tests {
         assert!(is_disk_full_line(
             "OSError: [Errno 28] No space left on device"
         ));
-        assert!(!is_disk_full_line("Error: connect ECONNREFUSED 10.0.3.12:5432"));
+        assert!(!is_disk_full_line(
+            "Error: connect ECONNREFUSED 10.0.3.12:5432"
+        ));
     }
 }

@@ -3,10 +3,10 @@
 use crate::event::{Container, StopCode};
 use crate::evidence::Source;
 
-use super::context::{Context, DEFAULT_STOP_TIMEOUT_S};
 use super::claims::{Claim, Claims, STOP_TIMEOUT_MAX_S, Setting};
-use super::{disk, lasterror, memory};
+use super::context::{Context, DEFAULT_STOP_TIMEOUT_S};
 use super::{Cause, Finding, Verdict};
+use super::{disk, lasterror, memory};
 
 /// What an exit code usually means.
 pub fn exit_code_meaning(code: i64) -> &'static str {

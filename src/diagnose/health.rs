@@ -4,7 +4,9 @@
 
 use crate::evidence::{Source, TargetGroupFacts, TargetGroupHealthCheck};
 
-use super::claims::{Claim, Claims, SCALE_OUT_TARGET, START_PERIOD_MAX_S, SeriesRef, Setting, Span, cpu_alloc_text};
+use super::claims::{
+    Claim, Claims, SCALE_OUT_TARGET, START_PERIOD_MAX_S, SeriesRef, Setting, Span, cpu_alloc_text,
+};
 use super::context::Context;
 use super::cpu::PressureLevel;
 use super::memory;
@@ -235,10 +237,11 @@ pub fn elb_health_check(ctx: &Context<'_>) -> Option<Verdict> {
         if let Some(c) = exit {
             v = v.container(&c.name, c.exit_code);
         }
-        return Some(
-            v.findings(findings)
-                .relies_on(&[Source::Service, Source::Logs, Source::TargetHealth]),
-        );
+        return Some(v.findings(findings).relies_on(&[
+            Source::Service,
+            Source::Logs,
+            Source::TargetHealth,
+        ]));
     }
     let mut v;
     if !signals.codes.is_empty() {
@@ -302,7 +305,9 @@ pub fn elb_health_check(ctx: &Context<'_>) -> Option<Verdict> {
             Some(words) => format!(
                 "{words}, so the app hung or blocked (deadlock, blocked event loop, exhausted connection pool) rather than starved"
             ),
-            None => "CPU metrics were not available to tell a hung app from a starved one".to_owned(),
+            None => {
+                "CPU metrics were not available to tell a hung app from a starved one".to_owned()
+            }
         };
         v = Verdict::new(
             Cause::ElbHealthCheckFailed,
@@ -398,14 +403,30 @@ pub fn container_health_check(ctx: &Context<'_>) -> Option<Verdict> {
             Some(v) => c.say(Claim::seconds(setting, name, v)),
             None => c.say(Claim::ecs_default_seconds(setting, default)),
         };
-        let timeout = secs(&mut c, hc.timeout_seconds, Setting::CheckTimeout, CHECK_DEFAULT_TIMEOUT_S);
-        let interval = secs(&mut c, hc.interval_seconds, Setting::CheckInterval, CHECK_DEFAULT_INTERVAL_S);
+        let timeout = secs(
+            &mut c,
+            hc.timeout_seconds,
+            Setting::CheckTimeout,
+            CHECK_DEFAULT_TIMEOUT_S,
+        );
+        let interval = secs(
+            &mut c,
+            hc.interval_seconds,
+            Setting::CheckInterval,
+            CHECK_DEFAULT_INTERVAL_S,
+        );
         let retries = match hc.retries {
             Some(r) => c.say(Claim::count(Setting::CheckRetries, name, r)),
-            None => c.say(Claim::ecs_default_count(Setting::CheckRetries, CHECK_DEFAULT_RETRIES)),
+            None => c.say(Claim::ecs_default_count(
+                Setting::CheckRetries,
+                CHECK_DEFAULT_RETRIES,
+            )),
         };
         let start = match hc.start_period_seconds {
-            Some(s) => format!("start period {}", c.say(Claim::seconds(Setting::CheckStartPeriod, name, s))),
+            Some(s) => format!(
+                "start period {}",
+                c.say(Claim::seconds(Setting::CheckStartPeriod, name, s))
+            ),
             None => "no start period (off)".to_owned(),
         };
         findings.push(
@@ -443,9 +464,8 @@ pub fn container_health_check(ctx: &Context<'_>) -> Option<Verdict> {
         format!(
             "The container health check of {name} failed and ECS replaced the task{}.",
             match (ctx.cpu.level, words) {
-                (PressureLevel::Low, Some(w)) => format!(
-                    "; {w}, so the check itself or the app is broken, not starved"
-                ),
+                (PressureLevel::Low, Some(w)) =>
+                    format!("; {w}, so the check itself or the app is broken, not starved"),
                 (PressureLevel::Moderate, Some(w)) => format!("; {w}"),
                 _ => String::new(),
             }
@@ -532,8 +552,8 @@ fn cpu_starved(
     );
     let key = match p.pinned {
         Some(run) => {
-            let d = run.describe(ctx, &series, &mut c);
-            format!("CPU {d} for {}", c.say(run.minutes_claim(&series)))
+            let d = run.compact(ctx, &series, &mut c);
+            format!("CPU {d} {}", c.say(run.minutes_claim(&series)))
         }
         None => "host out of CPU credits".to_owned(),
     };
@@ -544,8 +564,14 @@ fn cpu_starved(
     match (cpu, p.pinned) {
         (Some(units), Some(run)) => {
             let new = (units * 2).min(16384);
-            let from = c.say(Claim::number(super::claims::Basis::TaskCpu, f64::from(units)));
-            let to = c.say(Claim::proposal(f64::from(new), super::claims::Basis::TaskCpu));
+            let from = c.say(Claim::number(
+                super::claims::Basis::TaskCpu,
+                f64::from(units),
+            ));
+            let to = c.say(Claim::proposal(
+                f64::from(new),
+                super::claims::Basis::TaskCpu,
+            ));
             let d = run.describe(ctx, &series, &mut c);
             let minutes = c.say(run.minutes_claim(&series));
             v = v.recommend(format!(
@@ -619,7 +645,9 @@ fn start_timing(ctx: &Context<'_>, container: Option<&str>) -> Option<StartTimin
             .flatten()
             .filter(|l| l.container == n)
             .filter_map(|l| l.lines.first().and_then(|first| first.at))
-            .any(|first| started.is_some_and(|s| first <= s + chrono::Duration::seconds(START_COVER_S)))
+            .any(|first| {
+                started.is_some_and(|s| first <= s + chrono::Duration::seconds(START_COVER_S))
+            })
     });
     Some(StartTiming {
         killed_after: Claim::elapsed(Span::StartToKill, seconds),
@@ -654,7 +682,10 @@ impl StartTiming {
 
 /// A task killed soon after it started needs a grace period longer than its start: the
 /// service's `healthCheckGracePeriodSeconds`, with the values actually read.
-fn grace_advice(ctx: &Context<'_>, hc: Option<&TargetGroupHealthCheck>) -> Option<(String, Claims)> {
+fn grace_advice(
+    ctx: &Context<'_>,
+    hc: Option<&TargetGroupHealthCheck>,
+) -> Option<(String, Claims)> {
     let timing = start_timing(ctx, None)?;
     let mut c = Claims::default();
     let service = ctx.evidence.service.as_ref();

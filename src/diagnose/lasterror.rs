@@ -61,14 +61,13 @@ fn is_headline(line: &str) -> bool {
 
 /// The first errno-like word: E followed by 3–14 capitals, as libc and Node name them.
 pub fn errno(line: &str) -> Option<&str> {
-    line.split(|c: char| !c.is_ascii_alphanumeric())
-        .find(|w| {
-            w.len() >= 4
-                && w.len() <= 15
-                && w.starts_with('E')
-                && w.chars().all(|c| c.is_ascii_uppercase())
-                && KNOWN_ERRNOS.contains(w)
-        })
+    line.split(|c: char| !c.is_ascii_alphanumeric()).find(|w| {
+        w.len() >= 4
+            && w.len() <= 15
+            && w.starts_with('E')
+            && w.chars().all(|c| c.is_ascii_uppercase())
+            && KNOWN_ERRNOS.contains(w)
+    })
 }
 
 const KNOWN_ERRNOS: [&str; 16] = [

@@ -102,7 +102,12 @@ pub fn container_basis(ctx: &Context<'_>, container: &str) -> Option<(Basis, f64
         None => ctx
             .memory_reservation(container)
             .filter(|r| *r > 0)
-            .map(|r| (Basis::ContainerReservation(container.to_owned()), f64::from(r))),
+            .map(|r| {
+                (
+                    Basis::ContainerReservation(container.to_owned()),
+                    f64::from(r),
+                )
+            }),
     }
 }
 
@@ -170,11 +175,9 @@ pub fn trend(ctx: &Context<'_>, container: &str) -> Option<MemoryTrend> {
             let res = ctx.memory_reservation(container).map(f64::from);
             let (basis, mib, scale) = match (ctx.task_memory(), res, hard) {
                 (Some(m), _, _) => (Basis::TaskMemory, Some(f64::from(m)), 1.0),
-                (None, Some(r), Some(h)) if h > 0.0 => (
-                    Basis::ContainerMemory(container.to_owned()),
-                    Some(h),
-                    r / h,
-                ),
+                (None, Some(r), Some(h)) if h > 0.0 => {
+                    (Basis::ContainerMemory(container.to_owned()), Some(h), r / h)
+                }
                 (None, Some(r), None) => (
                     Basis::ContainerReservation(container.to_owned()),
                     Some(r),
@@ -471,7 +474,9 @@ fn oom_verdict(
             // cannot show one container reaching its own.
             Finding::context(
                 "memory of the whole task",
-                format!("{observed}: a share of the task, not of container {container}'s own limit"),
+                format!(
+                    "{observed}: a share of the task, not of container {container}'s own limit"
+                ),
             )
         };
         v.findings.push(f.with_claims(fc));
@@ -520,7 +525,7 @@ fn oom_verdict(
                 };
                 rec.push_str(&format!(
                     "; raising the {scope} memory {} → {} only delays the next kill to ~{} after start",
-                    c.say(Claim::bare_size(b.clone(), l)),
+                    c.say(Claim::number(b.clone(), l)),
                     c.say(Claim::proposal(new, b)),
                     c.say(Claim::derived(
                         super::context::duration_text(minutes),
@@ -562,7 +567,7 @@ fn oom_verdict(
             if let (Some(l), Some(b)) = (limit_mib, proposal_basis.clone()) {
                 rec.push_str(&format!(
                     ", or raise the {scope} memory {} → {} if that load is legitimate",
-                    c.say(Claim::bare_size(b.clone(), l)),
+                    c.say(Claim::number(b.clone(), l)),
                     c.say(Claim::proposal(f64::from(round_up_256(l * 2.0)), b))
                 ));
             }
@@ -588,7 +593,7 @@ fn oom_verdict(
             match (limit_mib, proposal_basis.clone()) {
                 (Some(l), Some(b)) => v.recommendations.push(format!(
                     "The working set of {container} does not fit: raise the {scope} memory {} → {} (on Fargate pick a valid cpu/memory pair), or cap the runtime's heap below the limit",
-                    c.say(Claim::bare_size(b.clone(), l)),
+                    c.say(Claim::number(b.clone(), l)),
                     c.say(Claim::proposal(f64::from(round_up_256(l * 1.5)), b))
                 )),
                 _ => v.recommendations.push(format!(
@@ -599,7 +604,7 @@ fn oom_verdict(
         _ => match (limit_mib, proposal_basis.clone()) {
             (Some(l), Some(b)) => v.recommendations.push(format!(
                 "Raise the {scope} memory {} → {}, or lower the app's footprint; enable Container Insights to see whether it leaks or spikes",
-                c.say(Claim::bare_size(b.clone(), l)),
+                c.say(Claim::number(b.clone(), l)),
                 c.say(Claim::proposal(f64::from(round_up_256(l * 1.5)), b))
             )),
             _ => v.recommendations.push(
@@ -724,7 +729,8 @@ fn heap_error(line: &str) -> Option<Runtime> {
     let lower = line.to_lowercase();
     if lower.contains("java.lang.outofmemoryerror") {
         Some(Runtime::Jvm)
-    } else if lower.contains("javascript heap out of memory") || lower.contains("reached heap limit")
+    } else if lower.contains("javascript heap out of memory")
+        || lower.contains("reached heap limit")
     {
         Some(Runtime::Node)
     } else if lower.contains("system.outofmemoryexception") {
@@ -844,7 +850,10 @@ pub fn heap_exhaustion(ctx: &Context<'_>, container: &Container) -> Option<Verdi
         format!("\"{quoted}\""),
     ))
     .relies_on(&[Source::Logs, Source::Metrics, Source::TaskDefinition]);
-    if let Some(t) = trend.as_ref().filter(|t| t.window_peak_pct < NEAR_LIMIT_PCT) {
+    if let Some(t) = trend
+        .as_ref()
+        .filter(|t| t.window_peak_pct < NEAR_LIMIT_PCT)
+    {
         let mut fc = Claims::default();
         v = v.finding(
             Finding::rules_out(

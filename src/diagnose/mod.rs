@@ -415,7 +415,12 @@ pub fn diagnose(event: &TaskStateChange, evidence: &Evidence) -> Diagnosis {
     }
 
     let mut claims = verdict.claims.0;
-    claims.extend(verdict.findings.iter().flat_map(|f| f.claims.iter().cloned()));
+    claims.extend(
+        verdict
+            .findings
+            .iter()
+            .flat_map(|f| f.claims.iter().cloned()),
+    );
 
     Diagnosis {
         cause: verdict.cause,

@@ -90,9 +90,16 @@ impl Checker<'_> {
                 problems.push(format!("claim \"{}\": {e}", c.text));
             }
         }
-        let mut texts = vec![("summary", d.summary.clone()), ("key fact", d.key_fact.clone())];
+        let mut texts = vec![
+            ("summary", d.summary.clone()),
+            ("key fact", d.key_fact.clone()),
+        ];
         texts.extend(d.findings.iter().map(|f| ("finding", f.observed.clone())));
-        texts.extend(d.recommendations.iter().map(|r| ("recommendation", r.clone())));
+        texts.extend(
+            d.recommendations
+                .iter()
+                .map(|r| ("recommendation", r.clone())),
+        );
         for (kind, text) in &texts {
             for n in unsupported_numbers(text, &d.claims) {
                 problems.push(format!("{kind} prints {n} without a claim: {text}"));
@@ -321,9 +328,7 @@ impl Checker<'_> {
             {
                 Ok(raw)
             }
-            SeriesRef::EphemeralStorageUtilized if *of == Basis::EphemeralStorage => {
-                scaled(amount)
-            }
+            SeriesRef::EphemeralStorageUtilized if *of == Basis::EphemeralStorage => scaled(amount),
             _ => Err(format!("{series:?} is not a share of {of:?}")),
         }
     }
@@ -345,23 +350,20 @@ impl Checker<'_> {
     }
 
     fn setting(&self, s: Setting, container: Option<&str>) -> Option<f64> {
-        let hc = || {
-            match container {
-                Some(c) => self.evidence.container_def(c)?.health_check.as_ref(),
-                None => self.health_checks().next(),
-            }
+        let hc = || match container {
+            Some(c) => self.evidence.container_def(c)?.health_check.as_ref(),
+            None => self.health_checks().next(),
         };
         let v = match s {
-            Setting::GracePeriod => self
-                .evidence
-                .service
-                .as_ref()?
-                .health_check_grace_period_seconds,
+            Setting::GracePeriod => {
+                self.evidence
+                    .service
+                    .as_ref()?
+                    .health_check_grace_period_seconds
+            }
             Setting::AlbTimeout => self.alb_checks().find_map(|h| h.timeout_seconds),
             Setting::AlbInterval => self.alb_checks().find_map(|h| h.interval_seconds),
-            Setting::AlbUnhealthyThreshold => {
-                self.alb_checks().find_map(|h| h.unhealthy_threshold)
-            }
+            Setting::AlbUnhealthyThreshold => self.alb_checks().find_map(|h| h.unhealthy_threshold),
             Setting::CheckInterval => hc()?.interval_seconds,
             Setting::CheckTimeout => hc()?.timeout_seconds,
             Setting::CheckRetries => hc()?.retries,
@@ -383,9 +385,11 @@ impl Checker<'_> {
             Setting::CheckTimeout => self.health_checks().any(|h| h.timeout_seconds.is_none()),
             Setting::CheckRetries => self.health_checks().any(|h| h.retries.is_none()),
             // Without a task definition the container's stopTimeout is ECS's default too.
-            Setting::StopTimeout => self.evidence.task_definition.as_ref().is_none_or(|t| {
-                t.containers.iter().any(|c| c.stop_timeout.is_none())
-            }),
+            Setting::StopTimeout => self
+                .evidence
+                .task_definition
+                .as_ref()
+                .is_none_or(|t| t.containers.iter().any(|c| c.stop_timeout.is_none())),
             _ => false,
         }
     }
@@ -396,7 +400,10 @@ impl Checker<'_> {
 
     fn stop(&self) -> Option<DateTime<Utc>> {
         let d = &self.event.detail;
-        d.stopped_at.or(d.execution_stopped_at).or(d.stopping_at).or(self.event.time)
+        d.stopped_at
+            .or(d.execution_stopped_at)
+            .or(d.stopping_at)
+            .or(self.event.time)
     }
 
     fn kill(&self) -> Option<DateTime<Utc>> {
@@ -442,10 +449,14 @@ impl Checker<'_> {
         let m = self.evidence.metrics.as_ref()?;
         let kill = self.kill()?;
         let from = kill - Duration::minutes(15);
-        [&m.task_cpu_pct, &m.service_cpu_max_pct, &m.service_cpu_avg_pct]
-            .into_iter()
-            .flatten()
-            .find_map(|s| s.max_between(from, kill))
+        [
+            &m.task_cpu_pct,
+            &m.service_cpu_max_pct,
+            &m.service_cpu_avg_pct,
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|s| s.max_between(from, kill))
     }
 
     fn credits_exhausted(&self) -> bool {
@@ -632,7 +643,9 @@ fn a_task_share_labelled_as_a_sidecars_own_limit_is_rejected() {
 
     // Assert
     assert!(
-        problems.iter().any(|p| p.contains("TaskMemoryPct is not a share")),
+        problems
+            .iter()
+            .any(|p| p.contains("TaskMemoryPct is not a share")),
         "{problems:?}"
     );
 }
@@ -661,7 +674,10 @@ fn idle_is_rejected_for_cpu_at_68_percent() {
 
     let problems = check(&s, &d);
 
-    assert!(problems.iter().any(|p| p.contains("says idle")), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.contains("says idle")),
+        "{problems:?}"
+    );
 }
 
 #[test]
@@ -678,7 +694,9 @@ fn a_grace_period_that_was_never_read_is_rejected() {
     let problems = check(&s, &d);
 
     assert!(
-        problems.iter().any(|p| p.contains("GracePeriod was not read")),
+        problems
+            .iter()
+            .any(|p| p.contains("GracePeriod was not read")),
         "{problems:?}"
     );
 }
@@ -693,7 +711,9 @@ fn a_number_printed_beside_its_claim_instead_of_from_it_is_rejected() {
     let problems = check(&s, &d);
 
     assert!(
-        problems.iter().any(|p| p.contains("prints 512MiB without a claim")),
+        problems
+            .iter()
+            .any(|p| p.contains("prints 512MiB without a claim")),
         "{problems:?}"
     );
 }
@@ -702,12 +722,15 @@ fn a_number_printed_beside_its_claim_instead_of_from_it_is_rejected() {
 fn a_soft_reservation_called_a_hard_limit_is_rejected() {
     let s = sample("oom_killed_soft_limit_only_host_memory");
     let mut d = diagnose(&s.event, &s.evidence);
-    d.claims.push(Claim::size(Basis::ContainerMemory("api".into()), 256.0));
+    d.claims
+        .push(Claim::size(Basis::ContainerMemory("api".into()), 256.0));
 
     let problems = check(&s, &d);
 
     assert!(
-        problems.iter().any(|p| p.contains("is not set in the evidence")),
+        problems
+            .iter()
+            .any(|p| p.contains("is not set in the evidence")),
         "{problems:?}"
     );
 }
@@ -721,5 +744,8 @@ fn the_app_hung_is_rejected_on_a_host_out_of_cpu_credits() {
 
     let problems = check(&s, &d);
 
-    assert!(problems.iter().any(|p| p.contains("app hung")), "{problems:?}");
+    assert!(
+        problems.iter().any(|p| p.contains("app hung")),
+        "{problems:?}"
+    );
 }

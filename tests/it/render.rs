@@ -84,7 +84,13 @@ fn record_is_one_line_with_the_contract_fields() {
     assert!(v["stopped_at"].is_string());
     assert!(v["evidence"]["metrics"]["task_memory_pct"]["points"].is_array());
     let back: Record = serde_json::from_str(&line).expect("a record reads back for replay");
-    assert_eq!(back.diagnosis, d);
+    // Claims are derived from the archived evidence again on replay, not archived themselves.
+    let mut expected = d.clone();
+    expected.claims.clear();
+    for f in &mut expected.findings {
+        f.claims.clear();
+    }
+    assert_eq!(back.diagnosis, expected);
 }
 
 #[test]
