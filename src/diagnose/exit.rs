@@ -74,7 +74,12 @@ fn exit_137(ctx: &Context<'_>, container: &Container, exit_finding: Finding) -> 
     }
     let mut claims = Claims::default();
     let limit = memory::container_basis(ctx, &container.name)
-        .map(|(b, m)| format!(" ({})", claims.say(Claim::size(b, m))))
+        .map(|(b, m)| {
+            format!(
+                " (the limit that applies is {})",
+                claims.say(Claim::size(b, m))
+            )
+        })
         .unwrap_or_default();
     Verdict::new(
         Cause::Unknown,
@@ -181,17 +186,7 @@ fn app_crashed(
 
 /// The stop was ordered by ECS (or AWS): exit 137 then means the app ignored SIGTERM.
 pub fn add_slow_shutdown_finding(ctx: &Context<'_>, verdict: &mut Verdict) {
-    let ordered = matches!(
-        verdict.cause,
-        Cause::Deployment
-            | Cause::UserStopped
-            | Cause::PlatformMaintenance
-            | Cause::SpotInterrupted
-            | Cause::HostLost
-            | Cause::ElbHealthCheckFailed
-            | Cause::CpuStarved
-            | Cause::ContainerHealthCheckFailed
-    );
+    let ordered = verdict.cause.info().ordered_by_ecs;
     if !ordered {
         return;
     }
