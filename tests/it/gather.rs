@@ -89,6 +89,49 @@ async fn oom_with_a_leak_is_named_from_gathered_memory() {
 }
 
 #[tokio::test]
+async fn sidecar_oom_is_judged_against_its_own_limit_from_the_performance_log() {
+    let (e, d) = gathered("sidecar-oom").await;
+
+    let record = e
+        .container_usage("log-router")
+        .expect("the log router's own performance records were gathered");
+    let peak = record
+        .memory_mib
+        .points
+        .iter()
+        .map(|p| p.value)
+        .fold(f64::MIN, f64::max);
+    assert!((peak - 64.0).abs() < 0.01, "peak {peak}");
+    assert_eq!(d.cause, Cause::OomKilled);
+    assert!(
+        d.summary
+            .contains("100% of container log-router's 64 MiB hard limit"),
+        "{}",
+        d.summary
+    );
+}
+
+#[tokio::test]
+async fn ephemeral_storage_is_gathered_from_the_performance_log() {
+    let (e, d) = gathered("disk-full").await;
+
+    let m = e.metrics.as_ref().expect("metrics");
+    let reserved = m
+        .ephemeral_storage_reserved_gb
+        .as_ref()
+        .expect("EphemeralStorageReserved gathered");
+    assert!(
+        reserved
+            .points
+            .iter()
+            .all(|p| (p.value - 20.0).abs() < 0.01)
+    );
+    assert!(m.ephemeral_storage_utilized_gb.is_some());
+    assert_eq!(d.cause, Cause::AppCrashed);
+    assert_eq!(d.key_fact, "disk full (ENOSPC)");
+}
+
+#[tokio::test]
 async fn image_pull_failure_is_named_and_absent_logs_are_recorded() {
     let (e, d) = gathered("image-pull").await;
     assert_eq!(d.cause, Cause::FailedToStart);

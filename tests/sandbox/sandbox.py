@@ -45,6 +45,8 @@ SCENARIOS = {
     "crash-loop": "app_crashed_exit_1_crash_loop",
     "http-502": "elb_health_check_failed_502_resources_idle",
     "spot": "spot_interrupted_fargate_spot",
+    "sidecar-oom": "oom_killed_sidecar_own_limit_container_record",
+    "disk-full": "app_crashed_disk_full_enospc_ephemeral_storage",
 }
 
 
@@ -316,6 +318,7 @@ class Seeder:
 
         self.plant_metrics(evidence.get("metrics") or {}, cluster, service_name, family, task_id, td_kw, instance_id, tg_arn)
         self.plant_logs(evidence.get("logs") or [], log_group, task_id)
+        self.plant_performance(evidence.get("metrics") or {}, cluster, family, task_id)
 
         d["taskArn"] = task_arn
         d["clusterArn"] = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{cluster}"
@@ -372,6 +375,41 @@ class Seeder:
             for key, metric in (("host_cpu_credit_balance", "CPUCreditBalance"), ("host_cpu_pct", "CPUUtilization")):
                 if m.get(key):
                     self.put_metrics("AWS/EC2", metric, [("InstanceId", instance_id)], m[key]["points"])
+
+    def plant_performance(self, m, cluster, family, task_id):
+        """Container Insights performance log events: one `Type: Container` record per container
+        and minute, and `Type: Task` records carrying the ephemeral storage figures."""
+        records = []
+        for c in m.get("containers") or []:
+            for p in c["memory_mib"]["points"]:
+                records.append((parse_time(p["at"]), {
+                    "Version": "0", "Type": "Container", "ContainerName": c["container"], "TaskId": task_id,
+                    "TaskDefinitionFamily": family, "ClusterName": cluster, "ContainerKnownStatus": "RUNNING",
+                    "CpuUtilized": 0.0, "CpuReserved": 0.0, "MemoryUtilized": p["value"], "MemoryReserved": 0,
+                }))
+        used = (m.get("ephemeral_storage_utilized_gb") or {}).get("points") or []
+        reserved = {p["at"]: p["value"] for p in (m.get("ephemeral_storage_reserved_gb") or {}).get("points") or []}
+        for p in used:
+            records.append((parse_time(p["at"]), {
+                "Version": "0", "Type": "Task", "TaskId": task_id, "TaskDefinitionFamily": family, "ClusterName": cluster,
+                "CpuUtilized": 0.0, "CpuReserved": 0.0, "MemoryUtilized": 0, "MemoryReserved": 0,
+                "EphemeralStorageUtilized": p["value"], "EphemeralStorageReserved": reserved.get(p["at"], 0.0),
+            }))
+        if not records:
+            return
+        group = f"/aws/ecs/containerinsights/{cluster}/performance"
+        try:
+            self.logs.create_log_group(logGroupName=group)
+        except self.logs.exceptions.ResourceAlreadyExistsException:
+            pass
+        stream = f"FargateTelemetry-{task_id[:8]}"
+        self.logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        records.sort(key=lambda r: r[0])
+        events = []
+        for at, body in records:
+            body["Timestamp"] = int(at.timestamp() * 1000)
+            events.append({"timestamp": body["Timestamp"], "message": json.dumps(body)})
+        self.logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
 
     def plant_logs(self, tails, group, task_id):
         if not tails:
