@@ -51,6 +51,19 @@ impl Basis {
     }
 }
 
+impl Basis {
+    /// "log-router's 64 MiB limit", "task's 512 MiB limit": for subjects and SMS.
+    pub fn short_phrase(&self, amount: Option<f64>) -> String {
+        let size = amount.map(|a| format!("{} ", mib(a))).unwrap_or_default();
+        match self {
+            Basis::TaskMemory => format!("task's {size}limit"),
+            Basis::ContainerMemory(c) => format!("{c}'s {size}limit"),
+            Basis::ContainerReservation(c) => format!("{c}'s {size}reservation"),
+            Basis::TaskCpu | Basis::EphemeralStorage => self.phrase(amount),
+        }
+    }
+}
+
 /// The evidence series a value was read from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SeriesRef {
@@ -170,6 +183,25 @@ impl Claim {
                 series,
             },
         )
+    }
+
+    /// "100% of log-router's 64 MiB limit": the short form for subjects and SMS.
+    pub fn share_short(percent: f64, of: Basis, amount: Option<f64>, series: SeriesRef) -> Self {
+        let text = format!("{percent:.0}% of {}", of.short_phrase(amount));
+        Self::new(
+            text,
+            Quantity::Share {
+                percent,
+                of,
+                amount,
+                series,
+            },
+        )
+    }
+
+    /// "log-router's 64 MiB limit": a size in the short form.
+    pub fn size_short(of: Basis, amount: f64) -> Self {
+        Self::new(of.short_phrase(Some(amount)), Quantity::Size { of, amount })
     }
 
     /// "82%" alone, where the sentence already names the basis through another claim.

@@ -6,7 +6,6 @@ use crate::event::{Container, StopCode, TaskStateChange};
 use crate::evidence::{ContainerDefinitionFacts, Evidence, ServiceEvent};
 
 use super::cpu::{self, CpuPressure};
-use super::memory::{self, MemoryTrend};
 
 /// ECS waits this long between SIGTERM and SIGKILL when a container sets no `stopTimeout`.
 pub const DEFAULT_STOP_TIMEOUT_S: u32 = 30;
@@ -23,7 +22,6 @@ pub struct Context<'a> {
     pub kill_at: Option<DateTime<Utc>>,
     reason_lc: String,
     pub cpu: CpuPressure,
-    pub memory: Option<MemoryTrend>,
 }
 
 impl<'a> Context<'a> {
@@ -43,12 +41,8 @@ impl<'a> Context<'a> {
             kill_at,
             reason_lc: d.stopped_reason.as_deref().unwrap_or("").to_lowercase(),
             cpu: CpuPressure::default(),
-            memory: None,
         };
         ctx.cpu = cpu::assess(&ctx);
-        ctx.memory = ctx
-            .deciding_container()
-            .and_then(|c| memory::trend(&ctx, &c.name));
         ctx
     }
 

@@ -57,6 +57,11 @@ pub struct MemoryTrend {
     pub spike_minutes: f64,
     /// Where the series came from.
     pub series: SeriesRef,
+    /// The container the trend was read for, and whether `basis` is the limit that caps it.
+    pub container: String,
+    pub own_limit: bool,
+    /// The series reaches back to the task's start, so "from start" can be said.
+    pub covers_start: bool,
 }
 
 impl MemoryTrend {
@@ -64,14 +69,10 @@ impl MemoryTrend {
         self.basis_mib.map(|l| pct / 100.0 * l)
     }
 
-    /// Whether the percentages are of this container's own hard limit.
+    /// Whether the percentages are of the hard limit that applies to the container the trend
+    /// was read for: its own, or the task's when it has none of its own.
     pub fn is_of_container_limit(&self, container: &str) -> bool {
-        match &self.basis {
-            Basis::ContainerMemory(c) => c == container,
-            // A task limit is the container's limit when nothing smaller applies.
-            Basis::TaskMemory => !matches!(self.series, SeriesRef::ServiceMemoryMax),
-            _ => false,
-        }
+        self.container == container && self.own_limit
     }
 
     pub fn share(&self, pct: f64) -> Claim {
@@ -220,6 +221,11 @@ pub fn trend(ctx: &Context<'_>, container: &str) -> Option<MemoryTrend> {
         .fold(last.value, f64::max);
     let window_peak_pct = pts.iter().map(|p| p.value).fold(f64::MIN, f64::max);
 
+    let own_limit = match &basis {
+        Basis::ContainerMemory(c) => c == container,
+        Basis::TaskMemory => matches!(ctx.memory_limit(container), Some((_, LimitScope::Task))),
+        Basis::ContainerReservation(_) | Basis::TaskCpu | Basis::EphemeralStorage => false,
+    };
     let mut t = MemoryTrend {
         kind: TrendKind::Steady,
         peak_pct,
@@ -231,7 +237,15 @@ pub fn trend(ctx: &Context<'_>, container: &str) -> Option<MemoryTrend> {
         span_min: 0.0,
         spike_from_pct: 0.0,
         spike_minutes: 0.0,
+        own_limit,
         series,
+        container: container.to_owned(),
+        covers_start: ctx
+            .event
+            .detail
+            .started_at
+            .zip(pts.first())
+            .is_some_and(|(s, p)| p.at <= s + Duration::minutes(2)),
     };
 
     // Spike: the last minutes rose sharply from a level well below the limit.
@@ -444,9 +458,14 @@ fn oom_verdict(
     let key = match (own, basis.clone()) {
         (Some(t), _) => format!(
             "mem {}{key_tail}",
-            c.say(t.share(t.peak_pct.max(t.window_peak_pct)))
+            c.say(Claim::share_short(
+                t.peak_pct.max(t.window_peak_pct),
+                t.basis.clone(),
+                t.basis_mib,
+                t.series.clone()
+            ))
         ),
-        (None, Some((b, m))) => format!("mem over {}", c.say(Claim::size(b, m))),
+        (None, Some((b, m))) => format!("mem over {}", c.say(Claim::size_short(b, m))),
         _ => format!("out of memory{key_tail}"),
     };
 
@@ -511,12 +530,21 @@ fn oom_verdict(
                     .threshold("linear fit r² ≥ 0.8 and a rise ≥ 20% of the limit = leak")
                     .with_claims(fc),
             );
-            let mut rec = format!(
-                "Find the leak in {container}: memory grows {} from start and reaches the limit after about {}; take a heap profile of a task that has run for a while",
-                c.say(t.slope_claim()),
-                c.say(span)
-            );
-            if let (Some(l), Some(b)) = (limit_mib, proposal_basis.clone()) {
+            let mut rec = if t.covers_start {
+                format!(
+                    "Find the leak in {container}: memory grows {} from start and reaches the limit after about {}; take a heap profile of a task that has run for a while",
+                    c.say(t.slope_claim()),
+                    c.say(span)
+                )
+            } else {
+                format!(
+                    "Find the leak in {container}: memory grew {} over the last {} of data before the kill; take a heap profile of a task that has run for a while",
+                    c.say(t.slope_claim()),
+                    c.say(span)
+                )
+            };
+            // A projection from start needs data from start.
+            if let (Some(l), Some(b), true) = (limit_mib, proposal_basis.clone(), t.covers_start) {
                 let new = f64::from(round_up_256(l * 2.0));
                 let minutes = if t.slope_per_min > 0.0 {
                     (new - start_mib.unwrap_or(0.0)) / t.slope_per_min

@@ -749,3 +749,33 @@ fn the_app_hung_is_rejected_on_a_host_out_of_cpu_credits() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn without_its_own_record_a_sidecar_oom_never_borrows_the_tasks_share() {
+    // Arrange: the sidecar sample as it looks when Container Insights gave only task figures.
+    let mut s = sample("oom_killed_sidecar_own_limit_container_record");
+    if let Some(m) = s.evidence.metrics.as_mut() {
+        m.containers = None;
+    }
+
+    // Act
+    let d = diagnose(&s.event, &s.evidence);
+
+    // Assert: the verdict names the sidecar's own limit and reads the task's 41% as the task's.
+    assert_eq!(d.container.as_deref(), Some("log-router"));
+    assert!(
+        d.summary
+            .contains("exceeded container log-router's 64 MiB hard limit"),
+        "{}",
+        d.summary
+    );
+    assert!(
+        d.findings
+            .iter()
+            .any(|f| f.signal == "memory of the whole task"
+                && f.observed.contains("of the task's 512 MiB memory limit")),
+        "{:?}",
+        d.findings
+    );
+    assert!(check(&s, &d).is_empty(), "{:?}", check(&s, &d));
+}
