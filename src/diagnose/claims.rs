@@ -146,6 +146,13 @@ pub enum Quantity {
         container: Option<String>,
         value: f64,
     },
+    /// The product of two configured settings, e.g. interval × unhealthy threshold.
+    Product {
+        a: Setting,
+        b: Setting,
+        container: Option<String>,
+        value: f64,
+    },
     /// A setting that was not configured, so ECS applies its documented default.
     EcsDefault { setting: Setting, value: f64 },
     /// A time span read from the event's timestamps, the logs or recent stops, in seconds.
@@ -269,6 +276,20 @@ impl Claim {
                 setting,
                 container: container.map(str::to_owned),
                 value: f64::from(value),
+            },
+        )
+    }
+
+    /// "30 s": two configured settings multiplied (interval × threshold).
+    pub fn product_seconds(a: (Setting, u32), b: (Setting, u32), container: Option<&str>) -> Self {
+        let value = f64::from(a.1) * f64::from(b.1);
+        Self::new(
+            format!("{value:.0} s"),
+            Quantity::Product {
+                a: a.0,
+                b: b.0,
+                container: container.map(str::to_owned),
+                value,
             },
         )
     }

@@ -717,9 +717,14 @@ fn grace_advice(
         (Some(h), Some((i, u))) => {
             let _ = h;
             format!(
-                ", and the ALB marks a target unhealthy after {} failed checks every {}",
+                ", and the ALB marks a target unhealthy after {} failed checks every {} ({} of failures)",
                 c.say(Claim::count(Setting::AlbUnhealthyThreshold, None, u)),
-                c.say(Claim::seconds(Setting::AlbInterval, None, i))
+                c.say(Claim::seconds(Setting::AlbInterval, None, i)),
+                c.say(Claim::product_seconds(
+                    (Setting::AlbInterval, i),
+                    (Setting::AlbUnhealthyThreshold, u),
+                    None
+                ))
             )
         }
         _ => String::new(),

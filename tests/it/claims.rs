@@ -147,6 +147,19 @@ impl Checker<'_> {
                 Some(v) => Err(format!("{setting:?} is {v}, not {value}")),
                 None => Err(format!("{setting:?} was not read")),
             },
+            Quantity::Product {
+                a,
+                b,
+                container,
+                value,
+            } => match (
+                self.setting(*a, container.as_deref()),
+                self.setting(*b, container.as_deref()),
+            ) {
+                (Some(x), Some(y)) if (x * y - value).abs() < 0.01 => Ok(()),
+                (Some(x), Some(y)) => Err(format!("{a:?} × {b:?} is {}, not {value}", x * y)),
+                _ => Err(format!("{a:?} or {b:?} was not read")),
+            },
             Quantity::EcsDefault { setting, value } => {
                 let default = ECS_DEFAULTS
                     .iter()
