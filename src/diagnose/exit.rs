@@ -3,7 +3,7 @@
 use crate::event::{Container, StopCode};
 use crate::evidence::Source;
 
-use super::claims::{Claim, Claims, STOP_TIMEOUT_MAX_S, Setting};
+use super::claims::{Basis, Claim, Claims, STOP_TIMEOUT_MAX_S, Setting};
 use super::context::{Context, DEFAULT_STOP_TIMEOUT_S};
 use super::{Cause, Finding, Verdict};
 use super::{disk, lasterror, memory};
@@ -74,11 +74,15 @@ fn exit_137(ctx: &Context<'_>, container: &Container, exit_finding: Finding) -> 
     }
     let mut claims = Claims::default();
     let limit = memory::container_basis(ctx, &container.name)
-        .map(|(b, m)| {
-            format!(
+        .map(|(b, m)| match b {
+            Basis::ContainerReservation(_) => format!(
+                " (it has no hard limit, only {})",
+                claims.say(Claim::size(b, m))
+            ),
+            _ => format!(
                 " (the limit that applies is {})",
                 claims.say(Claim::size(b, m))
-            )
+            ),
         })
         .unwrap_or_default();
     Verdict::new(

@@ -920,3 +920,43 @@ pub fn ready_after(ctx: &Context<'_>, container: &str) -> Option<(f64, Claim)> {
     let seconds = (at - started).num_seconds() as f64;
     (seconds >= 0.0).then(|| (seconds, Claim::elapsed_seconds(Span::StartToReady, seconds)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Runtime, heap_error};
+
+    #[test]
+    fn each_runtime_is_known_by_its_own_heap_error() {
+        let cases = [
+            (
+                "Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space",
+                Runtime::Jvm,
+            ),
+            (
+                "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory",
+                Runtime::Node,
+            ),
+            (
+                "FATAL ERROR: Ineffective mark-compacts near heap limit Allocation failed - JavaScript heap out of memory",
+                Runtime::Node,
+            ),
+            (
+                "Unhandled exception. System.OutOfMemoryException: Exception of type 'System.OutOfMemoryException' was thrown.",
+                Runtime::DotNet,
+            ),
+            ("fatal error: runtime: out of memory", Runtime::Go),
+            ("MemoryError", Runtime::Python),
+        ];
+        for (line, runtime) in cases {
+            assert_eq!(heap_error(line), Some(runtime), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_kernel_oom_reason_is_not_a_runtime_heap_error() {
+        assert_eq!(
+            heap_error("OutOfMemoryError: Container killed due to memory usage"),
+            None
+        );
+    }
+}
