@@ -100,13 +100,47 @@ impl Checker<'_> {
                 .iter()
                 .map(|r| ("recommendation", r.clone())),
         );
+        let corpus = self.corpus();
         for (kind, text) in &texts {
+            // What a summary or finding quotes is the evidence's own words, verbatim.
+            if *kind != "recommendation" {
+                for q in quoted(text) {
+                    let q = q.trim_end_matches('…');
+                    if q.chars().count() >= 12 && !corpus.iter().any(|s| s.contains(q)) {
+                        problems.push(format!(
+                            "{kind} quotes words the evidence does not hold: \"{q}\""
+                        ));
+                    }
+                }
+            }
             for n in unsupported_numbers(text, &d.claims) {
                 problems.push(format!("{kind} prints {n} without a claim: {text}"));
             }
             problems.extend(self.contradictions(kind, text, d));
         }
         problems
+    }
+
+    /// Every string of the event and the evidence.
+    fn corpus(&self) -> Vec<String> {
+        fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::String(s) => out.push(s.clone()),
+                serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+                serde_json::Value::Object(o) => o.values().for_each(|x| walk(x, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(
+            &serde_json::to_value(self.event).expect("event serializes"),
+            &mut out,
+        );
+        walk(
+            &serde_json::to_value(self.evidence).expect("evidence serializes"),
+            &mut out,
+        );
+        out
     }
 
     // ---- claims against the evidence ----
@@ -597,6 +631,15 @@ fn unsupported_numbers(text: &str, claims: &[Claim]) -> Vec<String> {
     out
 }
 
+/// The double-quoted spans of a text.
+fn quoted(text: &str) -> Vec<String> {
+    text.split('"')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .map(|(_, s)| s.to_owned())
+        .collect()
+}
+
 /// Text outside double quotes and backticks: quotes reproduce evidence verbatim.
 fn strip_quotes(text: &str) -> String {
     let mut out = String::new();
@@ -791,4 +834,21 @@ fn without_its_own_record_a_sidecar_oom_never_borrows_the_tasks_share() {
         d.findings
     );
     assert!(check(&s, &d).is_empty(), "{:?}", check(&s, &d));
+}
+
+#[test]
+fn a_quote_the_evidence_does_not_hold_is_rejected() {
+    let s = sample("app_crashed_disk_full_enospc_ephemeral_storage");
+    let mut d = diagnose(&s.event, &s.evidence);
+    assert!(check(&s, &d).is_empty());
+    d.summary = "Container export crashed: \"Error: EACCES: permission denied, open\".".into();
+
+    let problems = check(&s, &d);
+
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("quotes words the evidence does not hold")),
+        "{problems:?}"
+    );
 }
