@@ -21,8 +21,10 @@ const CHECK_DEFAULT_RETRIES: u32 = 3;
 const START_COVER_S: i64 = 60;
 
 /// Words with which apps announce they are ready to serve (lowercase).
-const READY_WORDS: [&str; 8] = [
+const READY_WORDS: [&str; 10] = [
     "listening on",
+    "listening at",
+    "start worker process",
     "started server",
     "server started",
     "application started",
@@ -37,6 +39,9 @@ pub fn is_ready_line(message: &str) -> bool {
     let lower = message.to_lowercase();
     READY_WORDS.iter().any(|w| lower.contains(w))
         || (lower.contains("started") && lower.contains("port"))
+        // Spring Boot: "Started JudgeApiApplication in 12.3 seconds (process running for 13.1)".
+        || (lower.starts_with("started ") && lower.contains(" seconds"))
+        || (lower.contains(": started ") && lower.contains(" seconds"))
 }
 
 /// What the health checks themselves said.
@@ -836,7 +841,33 @@ fn plural(n: usize, word: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::codes_in;
+    use super::{codes_in, is_ready_line};
+
+    #[test]
+    fn apps_announce_they_are_ready_in_their_own_words() {
+        for line in [
+            "Tomcat started on port 8080 (http) with context path '/'",
+            "Started JudgeApiApplication in 12.31 seconds (process running for 13.1)",
+            "2026-11-19T10:00:03.120Z  INFO 1 --- [main] c.e.JudgeApiApplication : Started JudgeApiApplication in 12.31 seconds",
+            "Server listening on port 3000",
+            "Now listening on: http://[::]:8080",
+            "[INFO] Listening at: http://0.0.0.0:8000 (1)",
+            "INFO:     Application startup complete.",
+        ] {
+            assert!(is_ready_line(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn start_up_progress_is_not_ready() {
+        for line in [
+            "Starting JudgeApiApplication v2.4.0 using Java 21.0.2",
+            "HikariPool-1 - Starting...",
+            "Bootstrapping Spring Data JPA repositories in DEFAULT mode.",
+        ] {
+            assert!(!is_ready_line(line), "{line}");
+        }
+    }
 
     #[test]
     fn codes_are_read_from_service_event_text() {
