@@ -479,13 +479,34 @@ pub fn container_health_check(ctx: &Context<'_>) -> Option<Verdict> {
     .claims(c)
     .key_fact(format!("{name} health check failed"))
     .relies_on(&[Source::TaskDefinition, Source::Metrics]);
+    let starting = start_timing(ctx, container.as_deref()).filter(|t| t.still_starting());
+    if let Some(timing) = starting.as_ref() {
+        let mut c = Claims::default();
+        let killed = c.say(timing.killed_after.clone());
+        let ready = timing.ready_text(&mut c).replacen("; ", ", and ", 1);
+        v.summary = format!(
+            "The container health check of {name} failed while the app was still starting: it was killed {killed} after it started{ready}."
+        );
+        v.key_fact = "killed during start-up".to_owned();
+        v.claims = c;
+        v.confidence = 0.8;
+    }
     if let Some(hc) = hc {
         let cmd = hc.command.join(" ");
-        v = v.recommend(format!(
+        let by_hand = format!(
             "Run the health check by hand in the image (`{cmd}`): the tool it calls (curl, wget) must exist in the image and the port must match"
-        ));
-        if let Some((rec, c)) = start_period_advice(ctx, container.as_deref(), hc) {
+        );
+        let start = start_period_advice(ctx, container.as_deref(), hc);
+        // While the app is still starting, the start period is the fix and the check itself
+        // comes second.
+        if starting.is_none() {
+            v = v.recommend(by_hand.clone());
+        }
+        if let Some((rec, c)) = start {
             v = v.recommend(rec).claims(c);
+        }
+        if starting.is_some() {
+            v = v.recommend(by_hand);
         }
     }
     if let Some(c) = container.as_deref() {
@@ -775,7 +796,7 @@ fn start_period_advice(
         .and_then(|s| s.health_check_grace_period_seconds)
     {
         Some(g) => format!(
-            "; the service's health-check grace period ({}) also applies",
+            "; the service's health-check grace period, {}, applies as well",
             c.say(Claim::seconds(Setting::GracePeriod, None, g))
         ),
         None => String::new(),
