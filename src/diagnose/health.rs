@@ -739,9 +739,8 @@ fn grace_advice(
                 .to_owned()
         }
     };
-    let window_text = match (hc, window) {
-        (Some(h), Some((i, u))) => {
-            let _ = h;
+    let window_text = match window {
+        Some((i, u)) => {
             format!(
                 ", and the ALB marks a target unhealthy after {} failed checks every {} ({} of failures)",
                 c.say(Claim::count(Setting::AlbUnhealthyThreshold, None, u)),

@@ -2,7 +2,10 @@
 //! set that does not fit.
 //!
 //! Exit 137 is only SIGKILL. The agent's "OutOfMemoryError" reason decides when present; when the
-//! agent omits it, memory at ≥ 95% of the hard limit near the stop decides.
+//! agent omits it, memory at ≥ 95% of the hard limit near the stop decides. Every share is of a
+//! named limit: a container's own (from its performance record when there is one), the task's,
+//! or, when only `memoryReservation` is set, a soft reservation that caps nothing. A runtime's own
+//! heap error with the container far from its limit is an application crash with heap advice.
 
 use chrono::Duration;
 
