@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use super::context::{cpu_units, duration_text, mib};
+use super::context::{Context, DEFAULT_STOP_TIMEOUT_S, cpu_units, duration_text, mib};
 
 /// What a share or an amount is of.
 #[derive(Debug, Clone, PartialEq)]
@@ -399,7 +399,7 @@ impl Claims {
 /// The rules' thresholds and the AWS limits advice quotes: every policy claim names one.
 pub fn policy_values() -> Vec<(&'static str, f64)> {
     use super::{cpu, memory};
-    vec![
+    let mut values = vec![
         ("memory near limit", memory::NEAR_LIMIT_PCT),
         ("memory far from limit", memory::FAR_FROM_LIMIT_PCT),
         ("cpu pinned", cpu::PINNED_PCT),
@@ -409,12 +409,29 @@ pub fn policy_values() -> Vec<(&'static str, f64)> {
         ("host credits exhausted", cpu::CREDITS_EXHAUSTED),
         ("scale-out target low", SCALE_OUT_TARGET.0),
         ("scale-out target high", SCALE_OUT_TARGET.1),
-        ("stopTimeout maximum", STOP_TIMEOUT_MAX_S),
         ("heap share of the limit", HEAP_SHARE_PCT),
+    ];
+    values.extend(aws_limits());
+    values
+}
+
+/// Limits AWS documents, which static advice may quote as they are ("21–200 GiB").
+pub fn aws_limits() -> Vec<(&'static str, f64)> {
+    vec![
+        ("stopTimeout maximum", STOP_TIMEOUT_MAX_S),
+        ("ephemeral storage minimum", EPHEMERAL_MIN_GIB),
         ("ephemeral storage maximum", EPHEMERAL_MAX_GIB),
         ("ephemeral storage default", EPHEMERAL_DEFAULT_GIB),
         ("container startPeriod maximum", START_PERIOD_MAX_S),
     ]
+}
+
+/// The stopTimeout that applies to a container: its own, or ECS's default when unset.
+pub fn stop_timeout(ctx: &Context<'_>, container: &str) -> Claim {
+    match ctx.container_def(container).and_then(|d| d.stop_timeout) {
+        Some(t) => Claim::seconds(Setting::StopTimeout, Some(container), t),
+        None => Claim::ecs_default_seconds(Setting::StopTimeout, DEFAULT_STOP_TIMEOUT_S),
+    }
 }
 
 /// Target-tracking on ECSServiceAverageCPUUtilization: scale out before saturation.
@@ -425,6 +442,8 @@ pub const STOP_TIMEOUT_MAX_S: f64 = 120.0;
 pub const HEAP_SHARE_PCT: f64 = 75.0;
 /// Fargate ephemeral storage: 20 GiB by default, up to 200 GiB (`ephemeralStorage.sizeInGiB`).
 pub const EPHEMERAL_DEFAULT_GIB: f64 = 20.0;
+/// `ephemeralStorage.sizeInGiB`, when set, is at least 21.
+pub const EPHEMERAL_MIN_GIB: f64 = 21.0;
 pub const EPHEMERAL_MAX_GIB: f64 = 200.0;
 /// A container health check's startPeriod may be 0–300 s.
 pub const START_PERIOD_MAX_S: f64 = 300.0;

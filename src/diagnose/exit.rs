@@ -3,8 +3,8 @@
 use crate::event::{Container, StopCode};
 use crate::evidence::Source;
 
-use super::claims::{Basis, Claim, Claims, STOP_TIMEOUT_MAX_S, Setting};
-use super::context::{Context, DEFAULT_STOP_TIMEOUT_S};
+use super::claims::{self, Basis, Claim, Claims, STOP_TIMEOUT_MAX_S};
+use super::context::Context;
 use super::{Cause, Finding, Verdict};
 use super::{disk, lasterror, memory};
 
@@ -201,11 +201,7 @@ pub fn add_slow_shutdown_finding(ctx: &Context<'_>, verdict: &mut Verdict) {
         return;
     };
     let timeout = ctx.stop_timeout(&c.name);
-    let configured = ctx.container_def(&c.name).and_then(|d| d.stop_timeout);
-    let claim = match configured {
-        Some(t) => Claim::seconds(Setting::StopTimeout, Some(&c.name), t),
-        None => Claim::ecs_default_seconds(Setting::StopTimeout, DEFAULT_STOP_TIMEOUT_S),
-    };
+    let claim = claims::stop_timeout(ctx, &c.name);
     let mut fc = Claims::default();
     let shown = fc.say(claim.clone());
     verdict.findings.push(

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, Utc};
-use ecs_autopsy::diagnose::claims::policy_values;
+use ecs_autopsy::diagnose::claims::{aws_limits, policy_values};
 use ecs_autopsy::diagnose::{Basis, Claim, Quantity, SeriesRef, Setting, Span};
 use ecs_autopsy::evidence::Series;
 use ecs_autopsy::{Diagnosis, Evidence, TaskStateChange, diagnose};
@@ -102,6 +102,9 @@ impl Checker<'_> {
         );
         let corpus = self.corpus();
         for (kind, text) in &texts {
+            let limits = (*kind == "recommendation")
+                .then(aws_limits)
+                .unwrap_or_default();
             // What a summary or finding quotes is the evidence's own words, verbatim.
             if *kind != "recommendation" {
                 for q in quoted(text) {
@@ -113,7 +116,7 @@ impl Checker<'_> {
                     }
                 }
             }
-            for n in unsupported_numbers(text, &d.claims) {
+            for n in unsupported_numbers(text, &d.claims, &limits) {
                 problems.push(format!("{kind} prints {n} without a claim: {text}"));
             }
             problems.extend(self.contradictions(kind, text, d));
@@ -585,8 +588,13 @@ fn has_word(lower: &str, word: &str) -> bool {
 }
 
 /// Numbers with a unit that no claim renders and no quote of the evidence holds. Numbers
-/// after a comparison sign are thresholds and must be rule constants.
-fn unsupported_numbers(text: &str, claims: &[Claim]) -> Vec<String> {
+/// after a comparison sign are thresholds and must be rule constants; advice may quote the
+/// documented AWS limits in `limits` as they are.
+fn unsupported_numbers(
+    text: &str,
+    claims: &[Claim],
+    limits: &[(&'static str, f64)],
+) -> Vec<String> {
     let mut rest = strip_quotes(text);
     let mut sorted: Vec<&Claim> = claims.iter().collect();
     sorted.sort_by_key(|c| std::cmp::Reverse(c.text.len()));
@@ -624,6 +632,9 @@ fn unsupported_numbers(text: &str, claims: &[Claim]) -> Vec<String> {
         let threshold = ['≥', '≤', '<', '>'].iter().any(|s| before.contains(*s));
         let value: f64 = number.trim_end_matches('.').parse().unwrap_or(f64::NAN);
         if threshold && policies.iter().any(|p| (p - value).abs() < 1e-9) {
+            continue;
+        }
+        if limits.iter().any(|(_, l)| (l - value).abs() < 1e-9) {
             continue;
         }
         out.push(format!("{number}{unit}"));
