@@ -402,6 +402,7 @@ pub fn policy_values() -> Vec<(&'static str, f64)> {
     let mut values = vec![
         ("memory near limit", memory::NEAR_LIMIT_PCT),
         ("memory far from limit", memory::FAR_FROM_LIMIT_PCT),
+        ("memory plateau", memory::PLATEAU_PCT),
         ("cpu pinned", cpu::PINNED_PCT),
         ("cpu idle", cpu::IDLE_PCT),
         ("cpu no pressure", cpu::NO_PRESSURE_PCT),

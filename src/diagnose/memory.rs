@@ -20,6 +20,8 @@ use super::{Cause, Finding, Verdict};
 pub const NEAR_LIMIT_PCT: f64 = 95.0;
 /// Peak memory below this share of the limit rules an OOM out.
 pub const FAR_FROM_LIMIT_PCT: f64 = 80.0;
+/// Memory held at or above this share of the limit, without a trend, is a plateau.
+pub const PLATEAU_PCT: f64 = 90.0;
 /// A linear fit at least this good, rising at least this much, is a leak.
 const LEAK_MIN_R2: f64 = 0.8;
 const LEAK_MIN_RISE_PCT: f64 = 20.0;
@@ -285,8 +287,8 @@ pub fn trend(ctx: &Context<'_>, container: &str) -> Option<MemoryTrend> {
         }
     }
 
-    // Plateau: at least five minutes at ≥ 90% of the limit without a trend.
-    let high: Vec<&Point> = pts.iter().filter(|p| p.value >= 90.0).collect();
+    // Plateau: at least five minutes at or above the plateau line without a trend.
+    let high: Vec<&Point> = pts.iter().filter(|p| p.value >= PLATEAU_PCT).collect();
     if high.len() >= 5 {
         t.kind = TrendKind::Plateau;
         t.span_min = high.len() as f64;
@@ -610,7 +612,7 @@ fn oom_verdict(
                 Finding::supports(
                     "memory trend",
                     format!(
-                        "held at ≥ 90% of the limit for {} without a trend",
+                        "held at ≥ {PLATEAU_PCT:.0}% of the limit for {} without a trend",
                         fc.say(Claim::derived(
                             super::context::duration_text(t.span_min),
                             t.span_min,
@@ -618,7 +620,7 @@ fn oom_verdict(
                         ))
                     ),
                 )
-                .threshold("≥ 5 min at ≥ 90% = working set does not fit")
+                .threshold(format!("≥ 5 min at ≥ {PLATEAU_PCT:.0}% = working set does not fit"))
                 .with_claims(fc),
             );
             match (limit_mib, proposal_basis.clone()) {
