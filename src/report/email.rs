@@ -144,7 +144,7 @@ pub fn render_email(
     }
     let _ = writeln!(
         s,
-        "   (+ points to the verdict, - rules a reading out, · context. CPU and memory are shares of the task's allocation, not of the host.)"
+        "   (+ points to the verdict, - rules a reading out, · context. CPU and memory are shares of the allocation each figure names, not of the host.)"
     );
 
     section(&mut s, "WHAT TO DO");
