@@ -819,7 +819,7 @@ fn heap_advice(
     };
     match runtime {
         Runtime::Jvm => format!(
-            "Size the JVM heap to the container: -XX:MaxRAMPercentage={HEAP_SHARE_PCT:.0} (or -Xmx) puts the heap at {}, leaving room for metaspace, threads and native memory; add -XX:+HeapDumpOnOutOfMemoryError to see what fills it",
+            "Size the JVM heap to the container: its default is a quarter of the container's memory; -XX:MaxRAMPercentage={HEAP_SHARE_PCT:.0} (or -Xmx) puts the heap at {}, leaving room for metaspace, threads and native memory; add -XX:+HeapDumpOnOutOfMemoryError to see what fills it",
             size("").trim_start()
         ),
         Runtime::Node => format!(
