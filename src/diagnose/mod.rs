@@ -12,6 +12,7 @@ mod health;
 mod infrastructure;
 mod memory;
 mod repeats;
+mod scaling;
 mod scheduler;
 mod start;
 mod timeline;
@@ -28,6 +29,7 @@ pub use context::Context;
 pub use cpu::{CpuPressure, PressureLevel};
 pub use memory::{MemoryTrend, TrendKind};
 pub use repeats::classify_recent;
+pub use scaling::{LogVolume, Posture};
 
 /// Why a task stopped: the contract's thirteen causes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -237,6 +239,9 @@ pub struct Diagnosis {
     pub timeline: Vec<TimelineEntry>,
     /// Evidence sources that could not be read, with the reason.
     pub missing: Vec<String>,
+    /// Scaling posture and log volume behind the capacity findings (CPU-pressure verdicts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posture: Option<Posture>,
 }
 
 /// What a rule concludes before the shared steps (repeats, confidence, timeline) run.
@@ -349,6 +354,7 @@ pub fn diagnose(event: &TaskStateChange, evidence: &Evidence) -> Diagnosis {
 
     exit::add_slow_shutdown_finding(&ctx, &mut verdict);
     cpu::add_allocation_context(&ctx, &mut verdict);
+    let posture = scaling::apply(&ctx, &mut verdict);
     let repeats = repeats::apply(&ctx, &mut verdict);
 
     let mut severity = default_severity(verdict.cause, service_task);
@@ -403,6 +409,7 @@ pub fn diagnose(event: &TaskStateChange, evidence: &Evidence) -> Diagnosis {
         recommendations: dedup(verdict.recommendations),
         timeline,
         missing,
+        posture,
     }
 }
 

@@ -6,13 +6,17 @@
 //! round 1 (from the event alone):
 //!   DescribeTaskDefinition · DescribeServices · DescribeTasks(task) · DescribeContainerInstances
 //!   · ListTasks(STOPPED)
+//!   · DescribeScalableTargets · DescribeScalingPolicies · DescribeScalingActivities (services)
+//!   · DescribeClusters (EC2)                                         (scope Full only)
 //! round 2:
+//!   DescribeCapacityProviders                     → DescribeClusters (the cluster's providers)
 //!   DescribeTargetGroups + DescribeTargetHealth   → DescribeServices (target group ARNs)
 //!   DescribeTasks(recent stops)                   → ListTasks
 //!   GetLogEvents per essential container          → DescribeTaskDefinition (awslogs group, prefix)
 //!   FilterLogEvents (Container Insights perf log) → (event only; runs here to share the round)
 //! round 3:
-//!   GetMetricData, ONE call for every series      → target groups (ALB dimensions), host (EC2)
+//!   GetMetricData, ONE call for every series      → target groups (ALB dimensions), host (EC2),
+//!                                                   task definition (awslogs groups)
 //! ```
 //!
 //! So the critical path is three dependent round trips: DescribeServices → DescribeTargetGroups →
@@ -23,6 +27,7 @@ mod ecs;
 mod elb;
 mod logs;
 mod metrics;
+mod scaling;
 pub mod scrub;
 
 use std::error::Error as StdError;
@@ -52,6 +57,7 @@ pub struct Clients {
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
 }
 
 impl Clients {
@@ -61,6 +67,7 @@ impl Clients {
             elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
+            autoscaling: aws_sdk_applicationautoscaling::Client::new(config),
         }
     }
 }
@@ -68,7 +75,7 @@ impl Clients {
 /// Which sources to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
-    /// Everything: ECS, ELB, CloudWatch metrics and logs.
+    /// Everything: ECS, ELB, CloudWatch metrics and logs, scaling posture.
     Full,
     /// ECS only (task definition, service, task, host): for stops the event already shows to be
     /// benign, where metrics and logs would change nothing but cost three more endpoints' TLS
@@ -135,22 +142,37 @@ where
 pub async fn gather(clients: &Clients, event: &TaskStateChange, settings: &Settings) -> Evidence {
     let mut evidence = Evidence::default();
 
-    // Round 1.
-    let (td, service, task, host, stopped) = tokio::join!(
+    // Round 1. The scaling posture needs only the event's cluster and group, so it shares the
+    // round; benign stops (scope EcsOnly) skip it.
+    let full = settings.scope == Scope::Full;
+    let (td, service, task, host, stopped, (scaling, activities, cluster)) = tokio::join!(
         ecs::task_definition(clients, event, settings),
         ecs::service(clients, event, settings),
         ecs::task_health(clients, event, settings),
         ecs::host(clients, event, settings),
         ecs::list_recent_stops(clients, event, settings),
+        async {
+            if !full {
+                return (Ok(None), Ok(None), Ok(None));
+            }
+            tokio::join!(
+                scaling::service_scaling(clients, event, settings),
+                scaling::activities(clients, event, settings),
+                scaling::cluster(clients, event, settings),
+            )
+        },
     );
     evidence.task_definition = take(&mut evidence, Source::TaskDefinition, td);
     evidence.service = take(&mut evidence, Source::Service, service);
     evidence.task = take(&mut evidence, Source::Task, task);
     evidence.host = take(&mut evidence, Source::Host, host);
     let stopped_arns = take(&mut evidence, Source::RecentStops, stopped);
-    if settings.scope == Scope::EcsOnly {
+    if !full {
         return evidence;
     }
+    evidence.scaling = take(&mut evidence, Source::Scaling, scaling);
+    evidence.scaling_activities = take(&mut evidence, Source::ScalingActivities, activities);
+    let cluster = take(&mut evidence, Source::Capacity, cluster);
 
     // Round 2.
     let tg_arns: Vec<String> = evidence
@@ -163,15 +185,22 @@ pub async fn gather(clients: &Clients, event: &TaskStateChange, settings: &Setti
                 .collect()
         })
         .unwrap_or_default();
-    let (tgs, recent, tails, perf) = tokio::join!(
+    let (tgs, recent, tails, perf, capacity) = tokio::join!(
         elb::target_groups(clients, &tg_arns, settings),
         ecs::describe_recent_stops(clients, event, stopped_arns, settings),
         logs::tails(clients, event, evidence.task_definition.as_ref(), settings),
         logs::performance_records(clients, event, settings),
+        async {
+            match cluster {
+                Some(c) => scaling::providers(clients, c, settings).await.map(Some),
+                None => Ok(None),
+            }
+        },
     );
     evidence.target_groups = take(&mut evidence, Source::TargetHealth, tgs);
     evidence.recent_stops = take(&mut evidence, Source::RecentStops, recent);
     evidence.logs = take(&mut evidence, Source::Logs, tails);
+    evidence.capacity = take(&mut evidence, Source::Capacity, capacity);
 
     // Round 3.
     let series = metrics::fetch(clients, event, &evidence, settings).await;

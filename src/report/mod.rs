@@ -89,6 +89,7 @@ mod tests {
             recommendations: vec![],
             timeline: vec![],
             missing: vec![],
+            posture: None,
         }
     }
 

@@ -15,3 +15,4 @@ mod reporting;
 mod rules;
 mod samples;
 mod sandbox;
+mod scaling;

@@ -62,6 +62,8 @@ sample! {
     seed_elb_kill_with_cpu_pinned_is_cpu_starved: "cpu_starved_elb_kill_ec2_signup_day" => "cpu_starved",
     burstable_host_out_of_credits_is_cpu_starved: "cpu_starved_burstable_host_out_of_credits" => "cpu_starved",
     service_maximum_reveals_starvation_the_average_hides: "cpu_starved_service_average_hides_saturated_task" => "cpu_starved",
+    service_at_max_capacity_is_still_cpu_starved: "cpu_starved_at_max_capacity_fargate" => "cpu_starved",
+    service_without_scaling_is_cpu_starved: "cpu_starved_no_scaling_no_log_metrics" => "cpu_starved",
     elb_kill_with_502_and_idle_resources_is_elb_failure: "elb_health_check_failed_502_resources_idle" => "elb_health_check_failed",
     elb_kill_with_404_is_elb_failure: "elb_health_check_failed_404_wrong_path" => "elb_health_check_failed",
     exit_137_after_elb_kill_is_not_oom: "exit_137_after_elb_kill_no_evidence" => "elb_health_check_failed",
