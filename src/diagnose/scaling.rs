@@ -33,6 +33,10 @@ const CPU_METRIC: &str = "ECSServiceAverageCPUUtilization";
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Posture {
+    /// A service task: Application Auto Scaling applies.
+    pub service_task: bool,
+    /// An EC2 task: the cluster's capacity providers apply.
+    pub ec2: bool,
     /// False when Application Auto Scaling could not be read (or was not gathered).
     pub scaling_read: bool,
     pub desired_count: Option<i64>,
@@ -73,6 +77,79 @@ pub struct LogVolume {
     pub lines_per_request: Option<f64>,
 }
 
+impl Posture {
+    /// (label, value) rows for the email and the report's scaling panel; only what was read.
+    pub fn rows(&self) -> Vec<(&'static str, String)> {
+        let mut rows = Vec::new();
+        let desired = self
+            .desired_count
+            .map(|d| format!("desired count {d}"))
+            .unwrap_or_else(|| "desired count not read".to_owned());
+        match (self.scaling_read, self.min_capacity, self.max_capacity) {
+            _ if !self.service_task => {}
+            (false, _, _) => rows.push(("Service auto scaling", "not read".to_owned())),
+            (true, Some(min), Some(max)) => {
+                rows.push((
+                    "Service auto scaling",
+                    format!("min {min}, max {max}, {desired}"),
+                ));
+                let policies = if self.policies.is_empty() {
+                    "none".to_owned()
+                } else {
+                    self.policies.join("; ")
+                };
+                rows.push(("Scaling policies", policies));
+                if self.scale_out_suspended {
+                    rows.push(("Dynamic scale-out", "suspended".to_owned()));
+                }
+            }
+            (true, _, _) => rows.push((
+                "Service auto scaling",
+                format!("no scalable target, {desired} (fixed)"),
+            )),
+        }
+        if let Some(n) = self.scale_outs_before_kill {
+            rows.push((
+                "Scale-outs before the kill",
+                format!("{n} in the {SCALING_WINDOW_MIN} min before"),
+            ));
+        }
+        if let (Some(m), Some(max)) = (self.at_max_minutes, self.max_capacity) {
+            rows.push(("At max capacity", format!("{max} for {}", duration_text(m))));
+        }
+        if let (Some(avg), Some(max)) = (self.cpu_average_peak_pct, self.cpu_maximum_peak_pct) {
+            rows.push((
+                "Service CPU peak",
+                format!("Average {avg:.0}%, Maximum {max:.0}%"),
+            ));
+        }
+        if self.ec2 && !self.capacity_read {
+            rows.push(("Capacity providers", "not read".to_owned()));
+        } else if self.capacity_read {
+            let providers = if self.capacity_providers.is_empty() {
+                "none (no EC2 capacity provider)".to_owned()
+            } else {
+                self.capacity_providers.join("; ")
+            };
+            rows.push(("Capacity providers", providers));
+        }
+        if let Some(r) = self.cluster_cpu_reservation_peak_pct {
+            rows.push(("Cluster CPUReservation peak", format!("{r:.0}%")));
+        }
+        if let Some(log) = self.log.as_ref() {
+            let mut text = format!("{:.0} events/min", log.events_per_min);
+            if let Some(l) = log.lines_per_request {
+                text.push_str(&format!(", ≈ {l:.0} lines per request"));
+            }
+            if let Some(r) = log.rise {
+                text.push_str(&format!(", {r:.1}× the earlier rate"));
+            }
+            rows.push(("Log volume", text));
+        }
+        rows
+    }
+}
+
 impl LogVolume {
     /// The numbers show logging as a real CPU consumer.
     pub fn is_heavy(&self) -> bool {
@@ -101,6 +178,8 @@ pub fn apply(ctx: &Context<'_>, verdict: &mut Verdict) -> Option<Posture> {
         cpu_average_peak_pct: ctx.cpu.service_avg_peak,
         cpu_maximum_peak_pct: ctx.cpu.service_max_peak,
         desired_count: ctx.evidence.service.as_ref().and_then(|s| s.desired_count),
+        service_task: ctx.event.is_service_task(),
+        ec2: !ctx.event.is_fargate(),
         ..Posture::default()
     };
     if ctx.event.is_service_task() {
@@ -356,9 +435,9 @@ fn capacity(ctx: &Context<'_>, p: &mut Posture, v: &mut Verdict) {
     let Some(cap) = ctx.evidence.capacity.as_ref() else {
         let why = missing_reason(ctx, Source::Capacity)
             .map(|r| format!("could not be read ({r})"))
-            .unwrap_or_else(|| "was not gathered".to_owned());
+            .unwrap_or_else(|| "were not gathered".to_owned());
         v.recommendations.push(format!(
-            "Check that the cluster's capacity provider has managed scaling enabled, so new tasks get hosts instead of piling onto busy ones (general advice: the capacity providers {why})"
+            "Check that the cluster's capacity provider has managed scaling enabled, so new tasks get hosts instead of piling onto busy ones (general advice: the cluster's capacity providers {why})"
         ));
         return;
     };
