@@ -230,7 +230,7 @@ fn service_scaling(ctx: &Context<'_>, p: &mut Posture, v: &mut Verdict) {
             .map(|r| format!("could not be read ({r})"))
             .unwrap_or_else(|| "was not gathered".to_owned());
         v.recommendations.push(format!(
-            "Scale out before saturation: target tracking on ECSServiceAverageCPUUtilization at 60–70%, and alarm on the service's CPUUtilization Maximum, not the Average (general advice: the service's auto scaling {why})"
+            "Scale out before saturation: target tracking on ALB RequestCountPerTarget, or on ECSServiceAverageCPUUtilization set below the level where one task saturates, and alarm on the service's CPUUtilization Maximum, not the Average (general advice: the service's auto scaling {why})"
         ));
         return;
     };

@@ -6,17 +6,18 @@
 //! round 1 (from the event alone):
 //!   DescribeTaskDefinition · DescribeServices · DescribeTasks(task) · DescribeContainerInstances
 //!   · ListTasks(STOPPED)
-//!   · DescribeScalableTargets · DescribeScalingPolicies · DescribeScalingActivities (services)
-//!   · DescribeClusters (EC2)                                         (scope Full only)
 //! round 2:
-//!   DescribeCapacityProviders                     → DescribeClusters (the cluster's providers)
 //!   DescribeTargetGroups + DescribeTargetHealth   → DescribeServices (target group ARNs)
 //!   DescribeTasks(recent stops)                   → ListTasks
 //!   GetLogEvents per essential container          → DescribeTaskDefinition (awslogs group, prefix)
 //!   FilterLogEvents (Container Insights perf log) → (event only; runs here to share the round)
+//!   DescribeScalableTargets · DescribeScalingPolicies · DescribeScalingActivities (services)
+//!   · DescribeClusters (EC2)                      → (event only; kept out of round 1, which
+//!                                                   carries the archive claim)
 //! round 3:
 //!   GetMetricData, ONE call for every series      → target groups (ALB dimensions), host (EC2),
 //!                                                   task definition (awslogs groups)
+//!   DescribeCapacityProviders                     → DescribeClusters (the cluster's providers)
 //! ```
 //!
 //! So the critical path is three dependent round trips: DescribeServices → DescribeTargetGroups →
@@ -140,39 +141,57 @@ where
 /// Gathers all evidence for one stopped task. Never fails: what could not be read is listed in
 /// `missing`.
 pub async fn gather(clients: &Clients, event: &TaskStateChange, settings: &Settings) -> Evidence {
-    let mut evidence = Evidence::default();
+    let first = gather_ecs(clients, event, settings).await;
+    gather_rest(clients, event, settings, first).await
+}
 
-    // Round 1. The scaling posture needs only the event's cluster and group, so it shares the
-    // round; benign stops (scope EcsOnly) skip it.
-    let full = settings.scope == Scope::Full;
-    let (td, service, task, host, stopped, (scaling, activities, cluster)) = tokio::join!(
+/// What round 1 found: ECS's view of the task, read from the event alone. The function starts it
+/// together with its archive claim, so the two share one round trip.
+#[derive(Debug)]
+pub struct EcsRound {
+    evidence: Evidence,
+    stopped_arns: Option<Vec<String>>,
+}
+
+/// Round 1: the ECS describes that need only the event.
+pub async fn gather_ecs(
+    clients: &Clients,
+    event: &TaskStateChange,
+    settings: &Settings,
+) -> EcsRound {
+    let mut evidence = Evidence::default();
+    let (td, service, task, host, stopped) = tokio::join!(
         ecs::task_definition(clients, event, settings),
         ecs::service(clients, event, settings),
         ecs::task_health(clients, event, settings),
         ecs::host(clients, event, settings),
         ecs::list_recent_stops(clients, event, settings),
-        async {
-            if !full {
-                return (Ok(None), Ok(None), Ok(None));
-            }
-            tokio::join!(
-                scaling::service_scaling(clients, event, settings),
-                scaling::activities(clients, event, settings),
-                scaling::cluster(clients, event, settings),
-            )
-        },
     );
     evidence.task_definition = take(&mut evidence, Source::TaskDefinition, td);
     evidence.service = take(&mut evidence, Source::Service, service);
     evidence.task = take(&mut evidence, Source::Task, task);
     evidence.host = take(&mut evidence, Source::Host, host);
     let stopped_arns = take(&mut evidence, Source::RecentStops, stopped);
-    if !full {
+    EcsRound {
+        evidence,
+        stopped_arns,
+    }
+}
+
+/// Rounds 2 and 3, from what round 1 found (nothing more for [`Scope::EcsOnly`]).
+pub async fn gather_rest(
+    clients: &Clients,
+    event: &TaskStateChange,
+    settings: &Settings,
+    first: EcsRound,
+) -> Evidence {
+    let EcsRound {
+        mut evidence,
+        stopped_arns,
+    } = first;
+    if settings.scope == Scope::EcsOnly {
         return evidence;
     }
-    evidence.scaling = take(&mut evidence, Source::Scaling, scaling);
-    evidence.scaling_activities = take(&mut evidence, Source::ScalingActivities, activities);
-    let cluster = take(&mut evidence, Source::Capacity, cluster);
 
     // Round 2.
     let tg_arns: Vec<String> = evidence
@@ -185,25 +204,35 @@ pub async fn gather(clients: &Clients, event: &TaskStateChange, settings: &Setti
                 .collect()
         })
         .unwrap_or_default();
-    let (tgs, recent, tails, perf, capacity) = tokio::join!(
+    let (tgs, recent, tails, perf, (scaling, activities, cluster)) = tokio::join!(
         elb::target_groups(clients, &tg_arns, settings),
         ecs::describe_recent_stops(clients, event, stopped_arns, settings),
         logs::tails(clients, event, evidence.task_definition.as_ref(), settings),
         logs::performance_records(clients, event, settings),
         async {
-            match cluster {
-                Some(c) => scaling::providers(clients, c, settings).await.map(Some),
-                None => Ok(None),
-            }
+            tokio::join!(
+                scaling::service_scaling(clients, event, settings),
+                scaling::activities(clients, event, settings),
+                scaling::cluster(clients, event, settings),
+            )
         },
     );
     evidence.target_groups = take(&mut evidence, Source::TargetHealth, tgs);
     evidence.recent_stops = take(&mut evidence, Source::RecentStops, recent);
     evidence.logs = take(&mut evidence, Source::Logs, tails);
-    evidence.capacity = take(&mut evidence, Source::Capacity, capacity);
+    evidence.scaling = take(&mut evidence, Source::Scaling, scaling);
+    evidence.scaling_activities = take(&mut evidence, Source::ScalingActivities, activities);
+    let cluster = take(&mut evidence, Source::Capacity, cluster);
 
     // Round 3.
-    let series = metrics::fetch(clients, event, &evidence, settings).await;
+    let (series, capacity) =
+        tokio::join!(metrics::fetch(clients, event, &evidence, settings), async {
+            match cluster {
+                Some(c) => scaling::providers(clients, c, settings).await.map(Some),
+                None => Ok(None),
+            }
+        },);
+    evidence.capacity = take(&mut evidence, Source::Capacity, capacity);
     match series {
         Ok(mut m) => {
             if let Ok(Some(records)) = perf {
