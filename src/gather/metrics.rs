@@ -551,3 +551,78 @@ pub fn fill_from_performance_log(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::{ContainerDefinitionFacts, LogConfigFacts};
+
+    /// GetMetricData takes at most 500 queries per call.
+    const GET_METRIC_DATA_MAX_QUERIES: usize = 500;
+
+    fn seed() -> (TaskStateChange, Evidence) {
+        let event = match crate::event::parse_event(include_str!(
+            "../../events/cpu_starved_elb_kill_ec2_signup_day.json"
+        )) {
+            Ok(crate::event::Incoming::Stopped(e)) => *e,
+            other => panic!("not a stopped task: {other:?}"),
+        };
+        let evidence: Evidence = serde_json::from_str(include_str!(
+            "../../events/cpu_starved_elb_kill_ec2_signup_day.evidence.json"
+        ))
+        .expect("evidence fixture");
+        (event, evidence)
+    }
+
+    #[test]
+    fn the_seed_case_asks_for_log_traffic_and_reservation_series_in_the_one_call() {
+        let (event, evidence) = seed();
+        let q = queries(&event, &evidence);
+        let has =
+            |ns: &str, metric: &str| q.iter().any(|x| x.namespace == ns && x.metric == metric);
+        assert!(has("AWS/Logs", "IncomingLogEvents") && has("AWS/Logs", "IncomingBytes"));
+        assert!(has("AWS/ApplicationELB", "RequestCount"));
+        assert!(has("AWS/ECS", "CPUReservation") && has("AWS/ECS", "MemoryReservation"));
+        assert_eq!(q.len(), 21);
+    }
+
+    #[test]
+    fn log_groups_are_read_once_each_and_capped() {
+        let (event, mut evidence) = seed();
+        let td = evidence.task_definition.as_mut().expect("task definition");
+        td.containers = (0..40)
+            .map(|i| ContainerDefinitionFacts {
+                name: format!("c{i}"),
+                log: Some(LogConfigFacts {
+                    driver: "awslogs".to_owned(),
+                    group: Some(format!("/ecs/g{}", i % 20)),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .collect();
+        let groups = log_groups(&evidence);
+        assert_eq!(groups.len(), MAX_LOG_GROUPS);
+        assert!(queries(&event, &evidence).len() < GET_METRIC_DATA_MAX_QUERIES);
+    }
+
+    #[test]
+    fn log_events_of_several_groups_are_summed_per_minute() {
+        let at: DateTime<Utc> = "2026-10-01T12:00:00Z".parse().expect("time");
+        let mut raw = HashMap::new();
+        raw.insert(
+            Slot::LogEvents,
+            vec![
+                Point { at, value: 100.0 },
+                Point { at, value: 50.0 },
+                Point {
+                    at: at + Duration::minutes(1),
+                    value: 10.0,
+                },
+            ],
+        );
+        let s = summed(&raw, Slot::LogEvents).expect("series");
+        let values: Vec<f64> = s.points.iter().map(|p| p.value).collect();
+        assert_eq!(values, [150.0, 10.0]);
+    }
+}
