@@ -190,7 +190,7 @@ impl Finding {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     pub at: DateTime<Utc>,
-    /// Where the entry comes from: `task`, `service`, `metrics`, `alb`, `logs`.
+    /// Where the entry comes from: `task`, `service`, `metrics`, `alb`, `logs`, `scaling`.
     pub source: String,
     pub text: String,
 }

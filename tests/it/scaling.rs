@@ -121,6 +121,13 @@ async fn working_policy_at_max_capacity_says_so() {
     );
     let p = d.posture.as_ref().expect("posture");
     assert_eq!(p.scale_outs_before_kill, Some(2));
+    assert!(
+        d.timeline
+            .iter()
+            .any(|t| t.source == "scaling" && t.text.ends_with("not scaled: AlreadyAtMaxCapacity")),
+        "{:?}",
+        d.timeline
+    );
     // Two lines per request and no rise: logging is context, not a cause, and no log advice.
     let log = finding(&d, "log volume", "≈ 2 log lines per request").expect("log context");
     assert!(!log.is_empty());
