@@ -195,6 +195,16 @@ pub fn apply(ctx: &Context<'_>, verdict: &mut Verdict) -> Option<Posture> {
     Some(p)
 }
 
+/// Capacity findings point to the verdict when it is CPU starvation; beside an ELB kill with CPU
+/// busy but not pinned they are context.
+fn bearing(v: &Verdict, signal: &str, observed: String) -> Finding {
+    if v.cause == Cause::CpuStarved {
+        Finding::supports(signal, observed)
+    } else {
+        Finding::context(signal, observed)
+    }
+}
+
 fn missing_reason(ctx: &Context<'_>, source: Source) -> Option<String> {
     ctx.evidence
         .missing
@@ -240,16 +250,16 @@ fn service_scaling(ctx: &Context<'_>, p: &mut Posture, v: &mut Verdict) {
         .map(|d| format!(" at {d}"))
         .unwrap_or_default();
     let Some(target) = scaling.target.as_ref() else {
-        v.findings.push(
-            Finding::supports(
-                "service auto scaling",
-                format!(
-                    "no scalable target for {}: the desired count is fixed{desired}, nothing added tasks while CPU was pinned",
-                    scaling.resource_id
-                ),
-            )
-            .threshold("a scalable target with a policy = capacity follows load"),
+        let f = bearing(
+            v,
+            "service auto scaling",
+            format!(
+                "no scalable target for {}: the desired count is fixed{desired}, nothing adds tasks as load grows",
+                scaling.resource_id
+            ),
         );
+        v.findings
+            .push(f.threshold("a scalable target with a policy = capacity follows load"));
         let min = p
             .desired_count
             .map(|d| format!(" (min {d})"))
@@ -267,20 +277,26 @@ fn service_scaling(ctx: &Context<'_>, p: &mut Posture, v: &mut Verdict) {
     let bounds = format!("min {}, max {}", target.min_capacity, target.max_capacity);
 
     if target.scale_out_suspended {
-        v.findings.push(Finding::supports(
+        let f = bearing(
+            v,
             "service auto scaling",
             format!("dynamic scale-out is suspended on the scalable target ({bounds})"),
-        ));
+        );
+        v.findings.push(f);
         v.recommendations.push(format!(
             "Resume dynamic scale-out on {} (its SuspendedState blocks every policy)",
             scaling.resource_id
         ));
     }
     if scaling.policies.is_empty() {
-        v.findings.push(Finding::supports(
+        let f = bearing(
+            v,
             "service auto scaling",
-            format!("scalable target ({bounds}) with no scaling policy: nothing changes the desired count"),
-        ));
+            format!(
+                "scalable target ({bounds}) with no scaling policy: nothing changes the desired count"
+            ),
+        );
+        v.findings.push(f);
         v.recommendations.push(format!(
             "Add a target-tracking policy to {} (ALBRequestCountPerTarget, or ECSServiceAverageCPUUtilization)",
             scaling.resource_id
@@ -310,21 +326,39 @@ fn service_scaling(ctx: &Context<'_>, p: &mut Posture, v: &mut Verdict) {
     }
 
     if let Some(minutes) = p.at_max_minutes {
-        v.findings.push(
-            Finding::supports(
-                "service auto scaling",
-                format!(
-                    "at max capacity {} for {} before the kill: the policy wanted more tasks and was refused",
-                    target.max_capacity,
-                    duration_text(minutes)
-                ),
-            )
-            .threshold("AlreadyAtMaxCapacity or desired count = max"),
+        let f = bearing(
+            v,
+            "service auto scaling",
+            format!(
+                "at max capacity {} for {} before the kill: the policy wanted more tasks and was refused",
+                target.max_capacity,
+                duration_text(minutes)
+            ),
         );
+        v.findings
+            .push(f.threshold("AlreadyAtMaxCapacity or desired count = max"));
         v.recommendations.push(format!(
-            "Raise the scalable target's max capacity above {} (it sat at the maximum for {} while CPU was pinned), or give each task more CPU",
+            "Raise the scalable target's max capacity above {} (the service sat at its maximum for {} before the kill), or give each task more CPU",
             target.max_capacity,
             duration_text(minutes)
+        ));
+        return;
+    }
+    // Without activities to time it, the service's desired count can still show the ceiling.
+    if let Some(d) = p.desired_count.filter(|d| *d >= target.max_capacity) {
+        let f = bearing(
+            v,
+            "service auto scaling",
+            format!(
+                "desired count {d} is at the scalable target's max capacity {}: scaling could add no task",
+                target.max_capacity
+            ),
+        );
+        v.findings
+            .push(f.threshold("AlreadyAtMaxCapacity or desired count = max"));
+        v.recommendations.push(format!(
+            "Raise the scalable target's max capacity above {} (the desired count was at it), or give each task more CPU",
+            target.max_capacity
         ));
         return;
     }
@@ -341,22 +375,26 @@ fn service_scaling(ctx: &Context<'_>, p: &mut Posture, v: &mut Verdict) {
         let Some(avg) = p.cpu_average_peak_pct.filter(|a| *a < t) else {
             continue;
         };
-        let max = p
-            .cpu_maximum_peak_pct
-            .filter(|m| *m >= PINNED_PCT)
+        let pinned_max = p.cpu_maximum_peak_pct.filter(|m| *m >= PINNED_PCT);
+        let max = pinned_max
             .map(|m| format!(" while the Maximum reached {m:.0}%"))
             .unwrap_or_default();
-        v.findings.push(
-            Finding::supports(
-                "service auto scaling",
-                format!(
-                    "target tracking on {metric} at {t:.0}% never fired: the Average peaked at {avg:.0}%{max}"
-                ),
-            )
-            .threshold(format!("Average ≥ {t:.0}% = scale-out")),
+        let f = bearing(
+            v,
+            "service auto scaling",
+            format!(
+                "target tracking on {metric} at {t:.0}% never fired: the Average peaked at {avg:.0}%{max}"
+            ),
         );
+        v.findings
+            .push(f.threshold(format!("Average ≥ {t:.0}% = scale-out")));
+        let why = if pinned_max.is_some() {
+            format!("the Average only reached {avg:.0}% while one task was pinned")
+        } else {
+            format!("the Average only reached {avg:.0}%")
+        };
         v.recommendations.push(format!(
-            "Policy {}: track a CPU target below {avg:.0}% (the Average only reached {avg:.0}% while one task was pinned), or scale on ALB RequestCountPerTarget",
+            "Policy {}: track a CPU target below {avg:.0}% ({why}), or scale on ALB RequestCountPerTarget",
             policy.name
         ));
     }
@@ -480,16 +518,17 @@ fn capacity(ctx: &Context<'_>, p: &mut Posture, v: &mut Verdict) {
     for c in &cap.providers {
         match c.managed_scaling.as_deref() {
             Some("DISABLED") => {
-                v.findings.push(
-                    Finding::supports(
-                        "cluster capacity",
-                        format!(
-                            "managed scaling is DISABLED on capacity provider {}: hosts are not added as the cluster fills{reservation}",
-                            c.name
-                        ),
-                    )
-                    .threshold(format!("CPUReservation ≥ {RESERVATION_HIGH_PCT:.0}% = no room to place")),
+                let f = bearing(
+                    v,
+                    "cluster capacity",
+                    format!(
+                        "managed scaling is DISABLED on capacity provider {}: hosts are not added as the cluster fills{reservation}",
+                        c.name
+                    ),
                 );
+                v.findings.push(f.threshold(format!(
+                    "CPUReservation ≥ {RESERVATION_HIGH_PCT:.0}% = no room to place"
+                )));
                 v.recommendations.push(format!(
                     "Enable managed scaling on capacity provider {}{}",
                     c.name,
@@ -582,7 +621,7 @@ fn log_findings(log: &LogVolume, v: &mut Verdict) {
         ));
     }
     let finding = if log.is_heavy() {
-        Finding::supports("log volume", observed)
+        bearing(v, "log volume", observed)
     } else {
         Finding::context("log volume", observed)
     };
@@ -607,6 +646,94 @@ fn log_findings(log: &LogVolume, v: &mut Verdict) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at_max_sample() -> (crate::event::TaskStateChange, crate::evidence::Evidence) {
+        let event = match crate::event::parse_event(include_str!(
+            "../../events/cpu_starved_at_max_capacity_fargate.json"
+        )) {
+            Ok(crate::event::Incoming::Stopped(e)) => *e,
+            other => panic!("not a stopped task: {other:?}"),
+        };
+        let evidence = serde_json::from_str(include_str!(
+            "../../events/cpu_starved_at_max_capacity_fargate.evidence.json"
+        ))
+        .expect("evidence fixture");
+        (event, evidence)
+    }
+
+    #[test]
+    fn without_activities_the_desired_count_at_max_still_names_the_ceiling() {
+        // Arrange: DescribeScalingActivities could not be read.
+        let (event, mut evidence) = at_max_sample();
+        evidence.scaling_activities = None;
+        evidence.mark_missing(Source::ScalingActivities, "AccessDeniedException: denied");
+        let ctx = Context::new(&event, &evidence);
+        let mut v = Verdict::new(Cause::CpuStarved, 0.9, "s");
+
+        // Act
+        let p = apply(&ctx, &mut v).expect("posture");
+
+        // Assert: no duration is claimed, the ceiling is named from the service's desired count.
+        assert_eq!(p.at_max_minutes, None);
+        assert_eq!(p.scale_outs_before_kill, None);
+        let f = v
+            .findings
+            .iter()
+            .find(|f| f.signal == "service auto scaling")
+            .expect("finding");
+        assert_eq!(
+            f.observed,
+            "desired count 4 is at the scalable target's max capacity 4: scaling could add no task"
+        );
+        assert!(
+            !v.findings
+                .iter()
+                .any(|f| f.observed.contains("never fired"))
+        );
+    }
+
+    #[test]
+    fn beside_an_elb_kill_with_busy_cpu_capacity_is_context() {
+        // Arrange: CPU busy (80% of the allocation) but never pinned.
+        let (event, mut evidence) = at_max_sample();
+        let m = evidence.metrics.as_mut().expect("metrics");
+        for s in [
+            m.task_cpu_pct.as_mut(),
+            m.service_cpu_max_pct.as_mut(),
+            m.service_cpu_avg_pct.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for p in &mut s.points {
+                p.value = 80.0;
+            }
+        }
+        let ctx = Context::new(&event, &evidence);
+        assert_eq!(ctx.cpu.level, PressureLevel::Moderate);
+        let mut v = Verdict::new(Cause::ElbHealthCheckFailed, 0.8, "s");
+
+        // Act
+        let p = apply(&ctx, &mut v).expect("posture beside a busy ELB kill");
+
+        // Assert: the ceiling is named, as context rather than as the cause.
+        assert_eq!(p.max_capacity, Some(4));
+        let f = v
+            .findings
+            .iter()
+            .find(|f| f.observed.starts_with("at max capacity 4"))
+            .expect("at-max finding");
+        assert_eq!(f.bearing, super::super::Bearing::Context);
+    }
+
+    #[test]
+    fn other_causes_get_no_scaling_posture() {
+        let (event, evidence) = at_max_sample();
+        let ctx = Context::new(&event, &evidence);
+        let mut v = Verdict::new(Cause::OomKilled, 0.9, "s");
+        assert!(apply(&ctx, &mut v).is_none());
+        assert!(v.findings.is_empty() && v.recommendations.is_empty());
+    }
 
     #[test]
     fn desired_count_is_read_from_the_activity_description() {
