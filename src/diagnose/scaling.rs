@@ -189,7 +189,7 @@ pub fn apply(ctx: &Context<'_>, verdict: &mut Verdict) -> Option<Posture> {
         capacity(ctx, &mut p, verdict);
     }
     if let Some(log) = log_volume(ctx) {
-        log_findings(&log, verdict);
+        log_findings(&log, &log_drivers(ctx), verdict);
         p.log = Some(log);
     }
     Some(p)
@@ -595,7 +595,25 @@ pub fn log_volume(ctx: &Context<'_>) -> Option<LogVolume> {
     })
 }
 
-fn log_findings(log: &LogVolume, v: &mut Verdict) {
+/// The log drivers of the task's containers, each once.
+fn log_drivers(ctx: &Context<'_>) -> Vec<String> {
+    let mut drivers: Vec<String> = Vec::new();
+    let containers = ctx
+        .evidence
+        .task_definition
+        .iter()
+        .flat_map(|td| td.containers.iter());
+    for c in containers {
+        if let Some(d) = c.log.as_ref().map(|l| l.driver.clone())
+            && !drivers.contains(&d)
+        {
+            drivers.push(d);
+        }
+    }
+    drivers
+}
+
+fn log_findings(log: &LogVolume, drivers: &[String], v: &mut Verdict) {
     let groups = if log.log_groups.is_empty() {
         String::new()
     } else {
@@ -638,9 +656,25 @@ fn log_findings(log: &LogVolume, v: &mut Verdict) {
             (None, None) => String::new(),
         };
         v.recommendations.push(format!(
-            "Cut log volume ({why}): raise the log level or sample per-request lines, and log without blocking the request path (an async appender, or the awslogs driver's mode non-blocking with a max-buffer-size; with FireLens, let Fluent Bit buffer)"
+            "Cut log volume ({why}): raise the log level or sample per-request lines, and log without blocking the request path ({})",
+            non_blocking_advice(drivers)
         ));
     }
+}
+
+/// How to keep log writes off the request path with the drivers this task uses.
+fn non_blocking_advice(drivers: &[String]) -> String {
+    let mut ways = vec!["an async appender in the app".to_owned()];
+    if drivers.iter().any(|d| d == "awslogs") {
+        ways.push("the awslogs driver's mode non-blocking with a max-buffer-size".to_owned());
+    }
+    if drivers.iter().any(|d| d == "awsfirelens") {
+        ways.push(
+            "FireLens: let Fluent Bit buffer and drop or sample per-request lines in its filters"
+                .to_owned(),
+        );
+    }
+    ways.join("; ")
 }
 
 #[cfg(test)]
@@ -807,6 +841,15 @@ mod tests {
             ),
         ];
         assert_eq!(at_max_since(&acts, 4, kill), None);
+    }
+
+    #[test]
+    fn non_blocking_advice_follows_the_tasks_log_drivers() {
+        let awslogs = non_blocking_advice(&["awslogs".to_owned()]);
+        assert!(awslogs.contains("mode non-blocking") && !awslogs.contains("FireLens"));
+        let firelens = non_blocking_advice(&["awsfirelens".to_owned()]);
+        assert!(firelens.contains("Fluent Bit") && !firelens.contains("awslogs"));
+        assert_eq!(non_blocking_advice(&[]), "an async appender in the app");
     }
 
     #[test]
