@@ -81,6 +81,10 @@ pub enum SeriesRef {
     HostCpuCredits,
     AlbResponseTime,
     EphemeralStorageUtilized,
+    /// AWS/ECS CPUReservation of the cluster.
+    ClusterCpuReservation,
+    /// Application Auto Scaling activities (not a series: the figure is timed from them).
+    ScalingActivities,
 }
 
 impl SeriesRef {
@@ -95,6 +99,8 @@ impl SeriesRef {
             SeriesRef::HostCpuCredits => "host CPUCreditBalance".to_owned(),
             SeriesRef::AlbResponseTime => "ALB TargetResponseTime".to_owned(),
             SeriesRef::EphemeralStorageUtilized => "EphemeralStorageUtilized".to_owned(),
+            SeriesRef::ClusterCpuReservation => "cluster CPUReservation".to_owned(),
+            SeriesRef::ScalingActivities => "scaling activities".to_owned(),
         }
     }
 }
@@ -113,6 +119,10 @@ pub enum Setting {
     CheckRetries,
     CheckStartPeriod,
     StopTimeout,
+    /// A target-tracking policy's target value (%).
+    ScalingTarget,
+    /// A capacity provider's managed-scaling target capacity (%).
+    CapacityTarget,
 }
 
 /// Where in the task's life a moment was read.
@@ -294,6 +304,18 @@ impl Claim {
         )
     }
 
+    /// "75%": a configured percentage (a scaling target).
+    pub fn configured_pct(setting: Setting, value: f64) -> Self {
+        Self::new(
+            format!("{value:.0}%"),
+            Quantity::Configured {
+                setting,
+                container: None,
+                value,
+            },
+        )
+    }
+
     /// A configured count ("3").
     pub fn count(setting: Setting, container: Option<&str>, value: u32) -> Self {
         Self::new(
@@ -408,9 +430,9 @@ pub fn policy_values() -> Vec<(&'static str, f64)> {
         ("cpu no pressure", cpu::NO_PRESSURE_PCT),
         ("cpu sustained minutes", cpu::SUSTAINED_MIN),
         ("host credits exhausted", cpu::CREDITS_EXHAUSTED),
-        ("scale-out target low", SCALE_OUT_TARGET.0),
-        ("scale-out target high", SCALE_OUT_TARGET.1),
         ("heap share of the limit", HEAP_SHARE_PCT),
+        ("scaling window", super::scaling::SCALING_WINDOW_MIN as f64),
+        ("log window", super::scaling::LOG_WINDOW_MIN as f64),
     ];
     values.extend(aws_limits());
     values
@@ -435,8 +457,6 @@ pub fn stop_timeout(ctx: &Context<'_>, container: &str) -> Claim {
     }
 }
 
-/// Target-tracking on ECSServiceAverageCPUUtilization: scale out before saturation.
-pub const SCALE_OUT_TARGET: (f64, f64) = (60.0, 70.0);
 /// ECS accepts a container stopTimeout of up to 120 s (Fargate's maximum).
 pub const STOP_TIMEOUT_MAX_S: f64 = 120.0;
 /// Heap sized to this share of the container's limit leaves room for the runtime's own memory.

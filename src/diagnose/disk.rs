@@ -106,11 +106,11 @@ pub fn disk_full(ctx: &Context<'_>, container: &Container) -> Option<Verdict> {
     if ctx.event.is_fargate() {
         let now = match storage {
             Some((_, size)) => format!(
-                " (now {} reserved)",
+                " beyond the {} reserved now",
                 c.say(Claim::bare_size(Basis::EphemeralStorage, size))
             ),
             None => format!(
-                " (Fargate gives {} by default)",
+                " beyond Fargate's default of {}",
                 c.say(Claim::policy(
                     format!("{EPHEMERAL_DEFAULT_GIB:.0} GiB"),
                     EPHEMERAL_DEFAULT_GIB,

@@ -4,9 +4,7 @@
 
 use crate::evidence::{Source, TargetGroupFacts, TargetGroupHealthCheck};
 
-use super::claims::{
-    Claim, Claims, SCALE_OUT_TARGET, START_PERIOD_MAX_S, SeriesRef, Setting, Span, cpu_alloc_text,
-};
+use super::claims::{Claim, Claims, START_PERIOD_MAX_S, SeriesRef, Setting, Span, cpu_alloc_text};
 use super::context::Context;
 use super::cpu::PressureLevel;
 use super::memory;
@@ -617,21 +615,7 @@ fn cpu_starved(
             c.say(Claim::level(b, 1, "", SeriesRef::HostCpuCredits))
         ));
     }
-    if ctx.event.is_service_task() {
-        let target = c.say(Claim::policy(
-            format!("{:.0}–{:.0}%", SCALE_OUT_TARGET.0, SCALE_OUT_TARGET.1),
-            SCALE_OUT_TARGET.0,
-            "scale-out target low",
-        ));
-        v = v.recommend(format!(
-            "Scale out before saturation: target-tracking on ECSServiceAverageCPUUtilization at {target}, and alarm on the service's CPUUtilization Maximum, not the Average"
-        ));
-        if !ctx.event.is_fargate() {
-            v = v.recommend(
-                "Enable capacity-provider managed scaling so new tasks get hosts instead of piling onto busy ones",
-            );
-        }
-    }
+    // Scaling advice comes from the service's own posture (scaling.rs).
     if let Some((rec, gc)) = grace_advice(ctx, hc) {
         v = v.recommend(rec).claims(gc);
     } else if let Some(t) = hc.and_then(|h| h.timeout_seconds) {

@@ -17,6 +17,7 @@ pub mod lasterror;
 mod memory;
 mod registry;
 mod repeats;
+mod scaling;
 mod scheduler;
 mod start;
 mod timeline;
@@ -35,6 +36,7 @@ pub use cpu::{CpuPressure, PressureLevel};
 pub use memory::{MemoryTrend, TrendKind};
 pub use registry::{CAUSES, CauseInfo};
 pub use repeats::classify_recent;
+pub use scaling::{LogVolume, Posture};
 
 /// Why a task stopped: the contract's thirteen causes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -202,7 +204,7 @@ impl Finding {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     pub at: DateTime<Utc>,
-    /// Where the entry comes from: `task`, `service`, `metrics`, `alb`, `logs`.
+    /// Where the entry comes from: `task`, `service`, `metrics`, `alb`, `logs`, `scaling`.
     pub source: String,
     pub text: String,
 }
@@ -238,6 +240,9 @@ pub struct Diagnosis {
     /// Every figure in the summary, key fact, findings and recommendations, with its basis.
     #[serde(skip)]
     pub claims: Vec<Claim>,
+    /// Scaling posture and log volume behind the capacity findings (CPU-pressure verdicts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posture: Option<Posture>,
 }
 
 /// What a rule concludes before the shared steps (repeats, confidence, timeline) run.
@@ -333,6 +338,7 @@ pub fn diagnose(event: &TaskStateChange, evidence: &Evidence) -> Diagnosis {
 
     exit::add_slow_shutdown_finding(&ctx, &mut verdict);
     cpu::add_allocation_context(&ctx, &mut verdict);
+    let posture = scaling::apply(&ctx, &mut verdict);
     let repeats = repeats::apply(&ctx, &mut verdict);
 
     let mut severity = default_severity(verdict.cause, service_task);
@@ -397,6 +403,7 @@ pub fn diagnose(event: &TaskStateChange, evidence: &Evidence) -> Diagnosis {
         timeline,
         missing,
         claims,
+        posture,
     }
 }
 

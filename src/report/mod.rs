@@ -91,6 +91,7 @@ mod tests {
             timeline: vec![],
             missing: vec![],
             claims: vec![],
+            posture: None,
         }
     }
 

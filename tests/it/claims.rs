@@ -211,6 +211,16 @@ impl Checker<'_> {
                     .ok_or_else(|| format!("{setting:?} is set or was never read"))
             }
             Quantity::Elapsed { span, seconds } => self.elapsed(*span, *seconds),
+            Quantity::Derived {
+                from: SeriesRef::ScalingActivities,
+                ..
+            } => self
+                .evidence
+                .scaling_activities
+                .as_ref()
+                .filter(|a| !a.is_empty())
+                .map(|_| ())
+                .ok_or_else(|| "timed from scaling activities that were not read".to_owned()),
             Quantity::Derived { from, .. } => self
                 .series(from)
                 .filter(|s| !s.is_empty())
@@ -320,6 +330,8 @@ impl Checker<'_> {
             SeriesRef::HostCpuCredits => m.host_cpu_credit_balance.as_ref(),
             SeriesRef::AlbResponseTime => m.alb_target_response_time_s.as_ref(),
             SeriesRef::EphemeralStorageUtilized => m.ephemeral_storage_utilized_gb.as_ref(),
+            SeriesRef::ClusterCpuReservation => m.cluster_cpu_reservation_pct.as_ref(),
+            SeriesRef::ScalingActivities => None,
         }
     }
 
@@ -419,6 +431,25 @@ impl Checker<'_> {
             Setting::CheckRetries => hc()?.retries,
             Setting::CheckStartPeriod => hc()?.start_period_seconds,
             Setting::StopTimeout => self.evidence.container_def(container?)?.stop_timeout,
+            Setting::ScalingTarget => {
+                return self
+                    .evidence
+                    .scaling
+                    .as_ref()?
+                    .policies
+                    .iter()
+                    .find_map(|p| p.target_value);
+            }
+            Setting::CapacityTarget => {
+                return self
+                    .evidence
+                    .capacity
+                    .as_ref()?
+                    .providers
+                    .iter()
+                    .find_map(|p| p.target_capacity_pct)
+                    .map(|t| t as f64);
+            }
         };
         v.map(f64::from)
     }
@@ -600,7 +631,7 @@ fn unsupported_numbers(
     sorted.sort_by_key(|c| std::cmp::Reverse(c.text.len()));
     for c in sorted {
         if !c.text.is_empty() {
-            rest = rest.replace(&c.text, " ");
+            rest = replace_whole(&rest, &c.text);
         }
     }
     let policies: Vec<f64> = policy_values().into_iter().map(|(_, v)| v).collect();
@@ -639,6 +670,34 @@ fn unsupported_numbers(
         }
         out.push(format!("{number}{unit}"));
     }
+    out
+}
+
+/// `text` with every occurrence of `figure` that stands on its own (not inside a longer number
+/// or word: "3" must not eat the "3" of "30 min") replaced by a space.
+fn replace_whole(text: &str, figure: &str) -> String {
+    let glued = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '.');
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(figure) {
+        let before = rest[..at].chars().next_back();
+        let after = rest[at + figure.len()..].chars().next();
+        let starts_glued =
+            figure.chars().next().is_some_and(|c| c.is_ascii_digit()) && glued(before);
+        let ends_glued = figure
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_digit())
+            && glued(after);
+        out.push_str(&rest[..at]);
+        if starts_glued || ends_glued {
+            out.push_str(figure);
+        } else {
+            out.push(' ');
+        }
+        rest = &rest[at + figure.len()..];
+    }
+    out.push_str(rest);
     out
 }
 
