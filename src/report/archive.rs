@@ -414,7 +414,7 @@ impl Archive {
         }
 
         let link = self.report_link(&html_key).await;
-        let message = notify::build(&record, link.as_deref());
+        let message = notify::build_archived(&record, Some(&key), link.as_deref());
         let message_id = match notify::publish(sns, &config.topic_arn, &message).await {
             Ok(id) => id,
             Err(e) => {
