@@ -1,5 +1,7 @@
 //! One incident from payload to archive: parse → filter → gather → diagnose → archive and
-//! notify. Every SDK client is built once from one `SdkConfig` and reused across invocations.
+//! notify. Every SDK client is built once from one `SdkConfig` and reused across invocations;
+//! those for other accounts and regions on first use (`gather::accounts`). S3 and SNS are always
+//! the function's own.
 
 use std::time::Duration;
 
@@ -10,7 +12,9 @@ use crate::config::Config;
 use crate::diagnose::diagnose;
 use crate::error::EventError;
 use crate::event::{self, Incoming};
-use crate::gather::{Clients, Scope, Settings, gather};
+use crate::evidence::Evidence;
+use crate::gather::accounts::{AccountClients, Scoped, Unreachable};
+use crate::gather::{Clients, Scope, Settings};
 use crate::report::archive::{Archive, ArchiveError, Outcome};
 use crate::report::{Record, render_html};
 
@@ -18,7 +22,10 @@ use crate::report::{Record, render_html};
 pub const REPORT_RESERVE: Duration = Duration::from_secs(8);
 
 pub struct App {
+    /// The function's own account and region.
     pub clients: Clients,
+    /// Every other account and region (org-wide).
+    pub accounts: AccountClients,
     pub sns: aws_sdk_sns::Client,
     pub archive: Archive,
     pub config: Config,
@@ -51,9 +58,22 @@ pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
 }
 
 impl App {
+    /// The gathering clients for the event's account and region.
+    pub async fn clients_for(&self, event: &event::TaskStateChange) -> Result<Scoped, Unreachable> {
+        self.accounts.for_event(&self.clients, event).await
+    }
+
+    async fn gather(&self, event: &event::TaskStateChange, settings: &Settings) -> Evidence {
+        match self.clients_for(event).await {
+            Ok(scoped) => scoped.gather(event, settings).await,
+            Err(unreachable) => unreachable.evidence(settings.scope),
+        }
+    }
+
     pub fn new(sdk: &SdkConfig, config: Config) -> Self {
         Self {
             clients: Clients::new(sdk),
+            accounts: AccountClients::new(sdk, &config),
             sns: aws_sdk_sns::Client::new(sdk),
             archive: Archive::new(s3_client(sdk), &config),
             config,
@@ -96,7 +116,7 @@ impl App {
             budget.saturating_sub(REPORT_RESERVE),
         )
         .with_scope(scope);
-        let evidence = gather(&self.clients, &event, &settings).await;
+        let evidence = self.gather(&event, &settings).await;
         let diagnosis = diagnose(&event, &evidence);
         tracing::info!(
             %task_arn,

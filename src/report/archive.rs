@@ -2,7 +2,8 @@
 //!
 //! Keys (Hive-style partitions, so Athena can prune them):
 //! `<prefix>cluster=<cluster>/service=<service|none>/date=<YYYY-MM-DD>/<task-id>.json` and
-//! `.html` beside it. Storm counters live under `<prefix>_state/` (Athena skips `_` paths).
+//! `.html` beside it. Storm counters live under `<prefix>_state/` (Athena skips `_` paths), one
+//! per account, cluster, service (or task family) and cause.
 //!
 //! # Notify-once protocol
 //!
@@ -174,9 +175,13 @@ impl Archive {
             .clone()
             .or_else(|| record.family.clone().map(|f| format!("family-{f}")))
             .unwrap_or_else(|| "none".to_owned());
+        // Scoped by account too: two accounts' "prod/web" are two services. State written before
+        // the account was part of the key is simply not found again: it lives one storm window,
+        // so an upgrade costs at most one extra notification per service and cause.
         format!(
-            "{}_state/storm/cluster={}/scope={}/cause={}.json",
+            "{}_state/storm/account={}/cluster={}/scope={}/cause={}.json",
             self.prefix,
+            key_segment(record.account.as_deref().unwrap_or("none")),
             key_segment(&record.cluster),
             key_segment(&scope),
             record.diagnosis.cause.as_str()

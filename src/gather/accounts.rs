@@ -1,0 +1,304 @@
+//! Org-wide gathering: clients for the event's own account and region.
+//!
+//! An event from the function's own account and region uses the clients built at init. One from
+//! another region of the same account gets clients for that region. One from another account is
+//! read through `sts:AssumeRole` into `arn:<partition>:iam::<account>:role/<MEMBER_ROLE_NAME>`
+//! (with `MEMBER_EXTERNAL_ID` when set): aws-config's `AssumeRoleProvider` behind the SDK's lazy
+//! identity cache, which keeps the credentials until shortly before they expire and shares them
+//! between the regions of that account. Clients are built on first use per (account, region)
+//! and kept for the life of the execution environment.
+//!
+//! A role that cannot be assumed (missing, trust policy or external id wrong, denied) does not
+//! lose the incident: every source is recorded as missing with the account and the role ARN.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_config::identity::IdentityCache;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::{Region, SdkConfig};
+use aws_credential_types::provider::{
+    ProvideCredentials, SharedCredentialsProvider, future::ProvideCredentials as CredentialsFuture,
+};
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+use super::{Clients, Scope, Settings, gather};
+use crate::config::{Config, MemberRole};
+use crate::event::TaskStateChange;
+use crate::evidence::{Evidence, Source};
+
+/// Session name of the assumed role, as it shows in the member account's CloudTrail.
+pub const SESSION_NAME: &str = "ecs-autopsy";
+
+/// The sources a gathering of `scope` reads (and so reports missing when it cannot).
+fn sources(scope: Scope) -> &'static [Source] {
+    const ECS: [Source; 5] = [
+        Source::TaskDefinition,
+        Source::Service,
+        Source::Task,
+        Source::Host,
+        Source::RecentStops,
+    ];
+    const FULL: [Source; 8] = [
+        Source::TaskDefinition,
+        Source::Service,
+        Source::Task,
+        Source::Host,
+        Source::RecentStops,
+        Source::TargetHealth,
+        Source::Logs,
+        Source::Metrics,
+    ];
+    match scope {
+        Scope::EcsOnly => &ECS,
+        Scope::Full => &FULL,
+    }
+}
+
+/// Lets the assumed-role credentials provider report why it failed: the SDK calls it through
+/// its identity cache, and a call that fails for want of credentials says only that.
+#[derive(Debug)]
+struct Observed {
+    inner: AssumeRoleProvider,
+    failure: Mutex<Option<String>>,
+}
+
+impl Observed {
+    fn set(&self, failure: Option<String>) {
+        if let Ok(mut f) = self.failure.lock() {
+            *f = failure;
+        }
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.failure.lock().ok().and_then(|f| f.clone())
+    }
+}
+
+impl ProvideCredentials for Observed {
+    fn provide_credentials<'a>(&'a self) -> CredentialsFuture<'a>
+    where
+        Self: 'a,
+    {
+        CredentialsFuture::new(async move {
+            let result = self.inner.provide_credentials().await;
+            self.set(
+                result
+                    .as_ref()
+                    .err()
+                    .map(|e| DisplayErrorContext(e).to_string()),
+            );
+            result
+        })
+    }
+}
+
+/// The role an account's clients act through.
+#[derive(Debug, Clone)]
+struct Member {
+    role_arn: String,
+    sdk: SdkConfig,
+    observed: Arc<Observed>,
+}
+
+/// Clients for one event, and the role they assume when the event is from another account.
+#[derive(Debug, Clone)]
+pub struct Scoped {
+    pub clients: Clients,
+    pub account: Option<String>,
+    member: Option<Member>,
+}
+
+impl Scoped {
+    /// The role ARN these clients assume, when they assume one.
+    pub fn role_arn(&self) -> Option<&str> {
+        self.member.as_ref().map(|m| m.role_arn.as_str())
+    }
+
+    /// Gathers through these clients. A failure to assume the role replaces every source's vague
+    /// credentials error with one that names the account and the role.
+    pub async fn gather(&self, event: &TaskStateChange, settings: &Settings) -> Evidence {
+        if let Some(m) = &self.member {
+            m.observed.set(None);
+        }
+        let mut evidence = gather(&self.clients, event, settings).await;
+        if let Some(m) = &self.member
+            && let Some(failure) = m.observed.failure()
+        {
+            let reason = format!(
+                "could not assume {} in account {}: {failure}",
+                m.role_arn,
+                self.account.as_deref().unwrap_or("?")
+            );
+            tracing::warn!(role = %m.role_arn, error = %failure, "member role not assumed");
+            // Only sources that were tried and failed: one never asked for stays unmentioned.
+            for missing in evidence.missing.iter_mut() {
+                missing.reason = reason.clone();
+            }
+        }
+        evidence
+    }
+}
+
+/// Why an event's account cannot be read at all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unreachable {
+    pub account: String,
+}
+
+impl Unreachable {
+    /// Evidence with every source of `scope` missing, saying why.
+    pub fn evidence(&self, scope: Scope) -> Evidence {
+        let mut evidence = Evidence::default();
+        let reason = format!(
+            "the event is from account {}, and MEMBER_ROLE_NAME is not set: only the function's \
+             own account is read",
+            self.account
+        );
+        for source in sources(scope) {
+            evidence.mark_missing(*source, reason.clone());
+        }
+        evidence
+    }
+}
+
+/// Clients for other regions and accounts, built lazily and kept across invocations.
+pub struct AccountClients {
+    base: SdkConfig,
+    home_account: String,
+    home_region: Option<String>,
+    partition: String,
+    member_role: Option<MemberRole>,
+    members: Mutex<HashMap<String, Member>>,
+    clients: Mutex<HashMap<(String, String), Clients>>,
+}
+
+impl AccountClients {
+    pub fn new(base: &SdkConfig, config: &Config) -> Self {
+        Self {
+            base: base.clone(),
+            home_account: config.home_account.clone(),
+            home_region: base.region().map(|r| r.as_ref().to_owned()),
+            partition: config.partition.clone(),
+            member_role: config.member_role.clone(),
+            members: Mutex::new(HashMap::new()),
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The clients for `event`'s account and region; `home` serves the function's own.
+    pub async fn for_event(
+        &self,
+        home: &Clients,
+        event: &TaskStateChange,
+    ) -> Result<Scoped, Unreachable> {
+        let account = event
+            .account
+            .clone()
+            .filter(|a| !a.is_empty())
+            .or_else(|| {
+                event
+                    .detail
+                    .task_arn
+                    .split(':')
+                    .nth(4)
+                    .filter(|a| !a.is_empty())
+                    .map(str::to_owned)
+            });
+        let region = event.region_name().map(str::to_owned);
+        let foreign = account.as_deref().is_some_and(|a| a != self.home_account);
+        let elsewhere = region.is_some() && region != self.home_region;
+        if !foreign && !elsewhere {
+            return Ok(Scoped {
+                clients: home.clone(),
+                account,
+                member: None,
+            });
+        }
+        let member = match (foreign, &self.member_role) {
+            (false, _) => None,
+            (true, None) => {
+                return Err(Unreachable {
+                    account: account.unwrap_or_default(),
+                });
+            }
+            (true, Some(role)) => Some(
+                self.member(account.as_deref().unwrap_or_default(), role)
+                    .await,
+            ),
+        };
+        let region = region.or_else(|| self.home_region.clone()).unwrap_or_default();
+        let key = (account.clone().unwrap_or_default(), region.clone());
+        if let Some(c) = self.clients.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(Scoped {
+                clients: c,
+                account,
+                member,
+            });
+        }
+        let sdk = member
+            .as_ref()
+            .map_or(&self.base, |m| &m.sdk)
+            .to_builder()
+            .region(Region::new(region))
+            .build();
+        let clients = Clients::new(&sdk);
+        if let Ok(mut m) = self.clients.lock() {
+            m.insert(key, clients.clone());
+        }
+        Ok(Scoped {
+            clients,
+            account,
+            member,
+        })
+    }
+
+    /// The assumed-role configuration of `account`, built once.
+    async fn member(&self, account: &str, role: &MemberRole) -> Member {
+        if let Some(m) = self.members.lock().ok().and_then(|m| m.get(account).cloned()) {
+            return m;
+        }
+        let role_arn = format!("arn:{}:iam::{account}:role/{}", self.partition, role.name);
+        let mut builder = AssumeRoleProvider::builder(role_arn.clone())
+            .configure(&self.base)
+            .session_name(SESSION_NAME);
+        if let Some(id) = &role.external_id {
+            builder = builder.external_id(id.clone());
+        }
+        let observed = Arc::new(Observed {
+            inner: builder.build().await,
+            failure: Mutex::new(None),
+        });
+        let sdk = self
+            .base
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(SharedObserved(Arc::clone(
+                &observed,
+            ))))
+            .identity_cache(IdentityCache::lazy().build())
+            .build();
+        let member = Member {
+            role_arn,
+            sdk,
+            observed,
+        };
+        if let Ok(mut m) = self.members.lock() {
+            m.insert(account.to_owned(), member.clone());
+        }
+        member
+    }
+}
+
+/// The observed provider, shared between the SDK (which calls it) and [`Scoped`] (which reads
+/// its failure).
+#[derive(Debug)]
+struct SharedObserved(Arc<Observed>);
+
+impl ProvideCredentials for SharedObserved {
+    fn provide_credentials<'a>(&'a self) -> CredentialsFuture<'a>
+    where
+        Self: 'a,
+    {
+        self.0.provide_credentials()
+    }
+}
