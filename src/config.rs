@@ -243,9 +243,17 @@ mod tests {
         );
 
         let e = from(&[OK[0], OK[1], ("MEMBER_ROLE_NAME", "a/b")]).expect_err("invalid");
-        assert!(e.to_string().starts_with("MEMBER_ROLE_NAME=\"a/b\" is invalid"));
-        let e = from(&[OK[0], OK[1], ("MEMBER_ROLE_NAME", "r"), ("MEMBER_EXTERNAL_ID", "x")])
-            .expect_err("too short");
+        assert!(
+            e.to_string()
+                .starts_with("MEMBER_ROLE_NAME=\"a/b\" is invalid")
+        );
+        let e = from(&[
+            OK[0],
+            OK[1],
+            ("MEMBER_ROLE_NAME", "r"),
+            ("MEMBER_EXTERNAL_ID", "x"),
+        ])
+        .expect_err("too short");
         assert!(e.to_string().contains("MEMBER_EXTERNAL_ID"));
         let e = from(&[OK[0], OK[1], ("MEMBER_EXTERNAL_ID", "abc")]).expect_err("no role");
         assert_eq!(e, ConfigError::Missing("MEMBER_ROLE_NAME"));

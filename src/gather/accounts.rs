@@ -20,7 +20,6 @@ use aws_config::{Region, SdkConfig};
 use aws_credential_types::provider::{
     ProvideCredentials, SharedCredentialsProvider, future::ProvideCredentials as CredentialsFuture,
 };
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 use super::{Clients, Scope, Settings, gather};
 use crate::config::{Config, MemberRole};
@@ -55,6 +54,23 @@ fn sources(scope: Scope) -> &'static [Source] {
     }
 }
 
+/// Longest failure text kept: the chain ends in STS's own code and message.
+const FAILURE_MAX: usize = 600;
+
+/// Each level of an error chain once, without the debug dump `DisplayErrorContext` appends.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+        next = err.source();
+    }
+    crate::report::text::truncate_chars(&parts.join(": "), FAILURE_MAX)
+}
+
 /// Lets the assumed-role credentials provider report why it failed: the SDK calls it through
 /// its identity cache, and a call that fails for want of credentials says only that.
 #[derive(Debug)]
@@ -82,12 +98,7 @@ impl ProvideCredentials for Observed {
     {
         CredentialsFuture::new(async move {
             let result = self.inner.provide_credentials().await;
-            self.set(
-                result
-                    .as_ref()
-                    .err()
-                    .map(|e| DisplayErrorContext(e).to_string()),
-            );
+            self.set(result.as_ref().err().map(|e| chain(e)));
             result
         })
     }
@@ -192,19 +203,15 @@ impl AccountClients {
         home: &Clients,
         event: &TaskStateChange,
     ) -> Result<Scoped, Unreachable> {
-        let account = event
-            .account
-            .clone()
-            .filter(|a| !a.is_empty())
-            .or_else(|| {
-                event
-                    .detail
-                    .task_arn
-                    .split(':')
-                    .nth(4)
-                    .filter(|a| !a.is_empty())
-                    .map(str::to_owned)
-            });
+        let account = event.account.clone().filter(|a| !a.is_empty()).or_else(|| {
+            event
+                .detail
+                .task_arn
+                .split(':')
+                .nth(4)
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+        });
         let region = event.region_name().map(str::to_owned);
         let foreign = account.as_deref().is_some_and(|a| a != self.home_account);
         let elsewhere = region.is_some() && region != self.home_region;
@@ -227,7 +234,9 @@ impl AccountClients {
                     .await,
             ),
         };
-        let region = region.or_else(|| self.home_region.clone()).unwrap_or_default();
+        let region = region
+            .or_else(|| self.home_region.clone())
+            .unwrap_or_default();
         let key = (account.clone().unwrap_or_default(), region.clone());
         if let Some(c) = self.clients.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(Scoped {
@@ -255,7 +264,12 @@ impl AccountClients {
 
     /// The assumed-role configuration of `account`, built once.
     async fn member(&self, account: &str, role: &MemberRole) -> Member {
-        if let Some(m) = self.members.lock().ok().and_then(|m| m.get(account).cloned()) {
+        if let Some(m) = self
+            .members
+            .lock()
+            .ok()
+            .and_then(|m| m.get(account).cloned())
+        {
             return m;
         }
         let role_arn = format!("arn:{}:iam::{account}:role/{}", self.partition, role.name);

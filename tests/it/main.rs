@@ -10,6 +10,7 @@ mod faults;
 mod gather;
 mod lambda;
 mod limits;
+mod orgwide;
 mod properties;
 mod render;
 mod reporting;
