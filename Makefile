@@ -13,7 +13,7 @@ SAM_READY := .venv-sam/.installed
 LAMBDA_READY := .venv-lambda/.installed
 ARTIFACT := target/lambda/autopsy-lambda/bootstrap
 
-.PHONY: test demo bench fuzz fmt-check clippy unit template-lint artifact explain-samples events sandbox
+.PHONY: test demo bench fuzz fmt-check clippy unit template-lint artifact explain-samples events bless sandbox
 
 ## test: format check, clippy (warnings are errors), every test (the integration tests start the
 ## AWS emulator), the template's linters, then the deployable arm64 artifact with its size.
@@ -79,6 +79,11 @@ artifact: $(LAMBDA_READY)
 ## events: regenerate the sample events and their evidence.
 events:
 	$(PYTHON) tests/fixtures/make_events.py
+
+## bless: rewrite every sample's golden verdict (events/*.expected.json) from the current rules;
+## review the diff like code before committing it.
+bless:
+	BLESS=1 $(CARGO) test --test it samples::every_sample_matches_its_golden_verdict
 
 ## sandbox: the seeded emulator in the foreground (prints its endpoint and event files).
 sandbox: $(SANDBOX_READY)

@@ -174,17 +174,7 @@ fn app_crashed(
 
 /// The stop was ordered by ECS (or AWS): exit 137 then means the app ignored SIGTERM.
 pub fn add_slow_shutdown_finding(ctx: &Context<'_>, verdict: &mut Verdict) {
-    let ordered = matches!(
-        verdict.cause,
-        Cause::Deployment
-            | Cause::UserStopped
-            | Cause::PlatformMaintenance
-            | Cause::SpotInterrupted
-            | Cause::HostLost
-            | Cause::ElbHealthCheckFailed
-            | Cause::CpuStarved
-            | Cause::ContainerHealthCheckFailed
-    );
+    let ordered = verdict.cause.info().ordered_by_ecs;
     if !ordered {
         return;
     }

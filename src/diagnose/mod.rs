@@ -1,9 +1,10 @@
 //! The diagnosis engine: a pure, synchronous function of the event and the gathered evidence.
 //!
-//! Rules run in the order an on-call engineer reads a stop: what ECS says first (start failures,
-//! Spot, maintenance, lost hosts, health-check kills, OOM, the scheduler, a user), then what the
-//! containers did (exit codes), and only then "unknown". Each family of causes lives in its own
-//! file; shared measurements (CPU pressure, memory trend) are computed once in [`Context`].
+//! Causes and rules are declared once, in [`registry`]: the rules run in the order an on-call
+//! engineer reads a stop — what ECS says first (start failures, Spot, lost hosts, maintenance,
+//! health-check kills, OOM, the scheduler, a user), then what the containers did (exit codes),
+//! and only then "unknown". Each family of causes lives in its own file; shared measurements
+//! (CPU pressure, memory trend) are computed once in [`Context`].
 
 mod context;
 mod cpu;
@@ -11,6 +12,7 @@ mod exit;
 mod health;
 mod infrastructure;
 mod memory;
+mod registry;
 mod repeats;
 mod scheduler;
 mod start;
@@ -27,6 +29,7 @@ use crate::evidence::{Evidence, Source};
 pub use context::Context;
 pub use cpu::{CpuPressure, PressureLevel};
 pub use memory::{MemoryTrend, TrendKind};
+pub use registry::{CAUSES, CauseInfo};
 pub use repeats::classify_recent;
 
 /// Why a task stopped: the contract's thirteen causes.
@@ -65,42 +68,20 @@ impl Cause {
         Cause::Unknown,
     ];
 
+    /// Everything declared about this cause.
+    pub fn info(self) -> &'static CauseInfo {
+        // `CAUSES` is declared in the enum's order with `Cause::ALL.len()` entries (unit-tested).
+        &registry::CAUSES[self as usize]
+    }
+
     /// The contract's name, as in `diagnosis.cause`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Cause::OomKilled => "oom_killed",
-            Cause::CpuStarved => "cpu_starved",
-            Cause::ElbHealthCheckFailed => "elb_health_check_failed",
-            Cause::ContainerHealthCheckFailed => "container_health_check_failed",
-            Cause::AppCrashed => "app_crashed",
-            Cause::AppExited => "app_exited",
-            Cause::FailedToStart => "failed_to_start",
-            Cause::SpotInterrupted => "spot_interrupted",
-            Cause::PlatformMaintenance => "platform_maintenance",
-            Cause::HostLost => "host_lost",
-            Cause::Deployment => "deployment",
-            Cause::UserStopped => "user_stopped",
-            Cause::Unknown => "unknown",
-        }
+        self.info().name
     }
 
     /// A short human label, for subjects and SMS.
     pub fn label(self) -> &'static str {
-        match self {
-            Cause::OomKilled => "OOM-killed",
-            Cause::CpuStarved => "CPU-starved",
-            Cause::ElbHealthCheckFailed => "failed ALB health checks",
-            Cause::ContainerHealthCheckFailed => "failed container health check",
-            Cause::AppCrashed => "app crashed",
-            Cause::AppExited => "app exited",
-            Cause::FailedToStart => "failed to start",
-            Cause::SpotInterrupted => "Spot interrupted",
-            Cause::PlatformMaintenance => "AWS maintenance",
-            Cause::HostLost => "host lost",
-            Cause::Deployment => "deployment",
-            Cause::UserStopped => "stopped by user",
-            Cause::Unknown => "stopped, cause unknown",
-        }
+        self.info().label
     }
 
     pub fn parse(s: &str) -> Option<Cause> {
@@ -220,6 +201,9 @@ pub struct Diagnosis {
     /// 0..1: how strongly the evidence agrees, lowered for evidence that was missing.
     pub confidence: f64,
     pub summary: String,
+    /// The id of the rule that decided (`diagnosis.rule`); empty in records archived before it.
+    #[serde(default)]
+    pub rule: String,
     /// A few words with the deciding numbers, for SMS and subjects ("mem 100% of 512MiB").
     pub key_fact: String,
     /// Not worth waking anyone: deployments, user stops, maintenance, finished standalone jobs.
@@ -250,6 +234,8 @@ pub(crate) struct Verdict {
     pub exit_code: Option<i64>,
     pub findings: Vec<Finding>,
     pub recommendations: Vec<String>,
+    /// The id of the rule that decided; set by the registry.
+    pub rule: &'static str,
     /// Sources whose absence weakens this verdict.
     pub relies_on: Vec<Source>,
 }
@@ -265,6 +251,7 @@ impl Verdict {
             exit_code: None,
             findings: Vec::new(),
             recommendations: Vec::new(),
+            rule: registry::FALLBACK_RULE,
             relies_on: Vec::new(),
         }
     }
@@ -303,43 +290,15 @@ impl Verdict {
 
 /// Default severity of a cause; `app_exited` depends on whether a service expected it to run.
 pub fn default_severity(cause: Cause, service_task: bool) -> Severity {
-    match cause {
-        Cause::OomKilled
-        | Cause::CpuStarved
-        | Cause::ElbHealthCheckFailed
-        | Cause::ContainerHealthCheckFailed
-        | Cause::AppCrashed
-        | Cause::FailedToStart => Severity::Critical,
-        Cause::AppExited if service_task => Severity::Warning,
-        Cause::AppExited => Severity::Info,
-        Cause::SpotInterrupted | Cause::HostLost | Cause::Unknown => Severity::Warning,
-        Cause::PlatformMaintenance | Cause::Deployment | Cause::UserStopped => Severity::Info,
-    }
+    cause.info().severity(service_task)
 }
 
 /// Benign stops are archived but not notified unless asked for.
 pub fn is_benign(cause: Cause, service_task: bool) -> bool {
-    match cause {
-        Cause::Deployment | Cause::UserStopped | Cause::PlatformMaintenance => true,
-        Cause::AppExited => !service_task,
-        _ => false,
-    }
+    cause.info().benign(service_task)
 }
 
-/// Runs the rules in order and returns the first verdict.
-pub(crate) fn classify(ctx: &Context<'_>) -> Verdict {
-    start::failed_to_start(ctx)
-        .or_else(|| infrastructure::spot_interrupted(ctx))
-        .or_else(|| infrastructure::platform_maintenance(ctx))
-        .or_else(|| infrastructure::host_lost(ctx))
-        .or_else(|| health::elb_health_check(ctx))
-        .or_else(|| health::container_health_check(ctx))
-        .or_else(|| memory::oom_by_reason(ctx))
-        .or_else(|| scheduler::deployment(ctx))
-        .or_else(|| scheduler::user_stopped(ctx))
-        .or_else(|| exit::essential_exit(ctx))
-        .unwrap_or_else(|| exit::unknown(ctx))
-}
+pub(crate) use registry::classify;
 
 /// Diagnoses one stopped task from its event and whatever evidence could be gathered.
 pub fn diagnose(event: &TaskStateChange, evidence: &Evidence) -> Diagnosis {
@@ -394,6 +353,7 @@ pub fn diagnose(event: &TaskStateChange, evidence: &Evidence) -> Diagnosis {
         severity,
         confidence,
         summary: verdict.summary,
+        rule: verdict.rule.to_owned(),
         key_fact: verdict.key_fact,
         benign,
         container: verdict.container,

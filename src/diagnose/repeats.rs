@@ -45,19 +45,7 @@ pub fn classify_recent(stop: &RecentStop) -> Cause {
 
 /// Causes that look alike from the event alone (health-check kills; 137 without evidence).
 fn related(current: Cause, earlier: Cause) -> bool {
-    use Cause::*;
-    current == earlier
-        || matches!(
-            (current, earlier),
-            (
-                CpuStarved,
-                ElbHealthCheckFailed | ContainerHealthCheckFailed
-            ) | (
-                ElbHealthCheckFailed | ContainerHealthCheckFailed,
-                CpuStarved
-            ) | (OomKilled, Unknown)
-                | (Unknown, OomKilled)
-        )
+    current == earlier || current.info().related.contains(&earlier)
 }
 
 /// Counts earlier related stops and records the crash loop on the verdict.

@@ -19,7 +19,44 @@ const START_ERRORS: [&str; 9] = [
     "resource:eni",
 ];
 
-pub fn failed_to_start(ctx: &Context<'_>) -> Option<Verdict> {
+/// The step of the start that failed; each family is one rule in the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    ImagePull,
+    Secrets,
+    LogDriver,
+    Network,
+    Volume,
+    Runtime,
+    Other,
+}
+
+fn family_of(reason: &str) -> Family {
+    let lower = reason.to_lowercase();
+    let has = |n: &str| lower.contains(n);
+    if has("cannotpullcontainererror") {
+        Family::ImagePull
+    } else if has("unable to pull secrets")
+        || has("registry auth")
+        || has("secretsmanager")
+        || (has("ssm") && has("parameter"))
+    {
+        Family::Secrets
+    } else if has("logger") || has("log driver") || has("log group") {
+        Family::LogDriver
+    } else if has(" eni") || has("eni ") || has("eni:") || has("network interface") {
+        Family::Network
+    } else if has("cannotcreatevolumeerror") || has("efs") || has("mount") {
+        Family::Volume
+    } else if has("containerruntime") || has("cannotstartcontainer") || has("cannotcreatecontainer")
+    {
+        Family::Runtime
+    } else {
+        Family::Other
+    }
+}
+
+pub fn failed_to_start(ctx: &Context<'_>, family: Family) -> Option<Verdict> {
     let reason = START_ERRORS
         .iter()
         .find_map(|needle| ctx.any_reason_with(needle))
@@ -29,6 +66,9 @@ pub fn failed_to_start(ctx: &Context<'_>) -> Option<Verdict> {
         return None;
     }
     let reason = reason.unwrap_or_else(|| ctx.stopped_reason().to_owned());
+    if family_of(&reason) != family {
+        return None;
+    }
     let container = ctx
         .event
         .detail

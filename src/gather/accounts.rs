@@ -21,7 +21,7 @@ use aws_credential_types::provider::{
     ProvideCredentials, SharedCredentialsProvider, future::ProvideCredentials as CredentialsFuture,
 };
 
-use super::{Clients, Scope, Settings, gather};
+use super::{Clients, EcsRound, Scope, Settings, gather_ecs, gather_rest};
 use crate::config::{Config, MemberRole};
 use crate::event::TaskStateChange;
 use crate::evidence::{Evidence, Source};
@@ -112,62 +112,87 @@ struct Member {
     observed: Arc<Observed>,
 }
 
-/// Clients for one event, and the role they assume when the event is from another account.
+/// How an event's account is reached.
+#[derive(Debug, Clone)]
+enum Reach {
+    /// The function's own credentials (its own account, any region).
+    Direct,
+    /// Through the member role.
+    Role(Arc<Member>),
+    /// Another account, and MEMBER_ROLE_NAME is not set.
+    Unreachable,
+}
+
+/// Clients for one event, and how they reach its account.
 #[derive(Debug, Clone)]
 pub struct Scoped {
     pub clients: Clients,
     pub account: Option<String>,
-    member: Option<Member>,
+    reach: Reach,
 }
 
 impl Scoped {
     /// The role ARN these clients assume, when they assume one.
     pub fn role_arn(&self) -> Option<&str> {
-        self.member.as_ref().map(|m| m.role_arn.as_str())
+        match &self.reach {
+            Reach::Role(m) => Some(m.role_arn.as_str()),
+            Reach::Direct | Reach::Unreachable => None,
+        }
     }
 
-    /// Gathers through these clients. A failure to assume the role replaces every source's vague
-    /// credentials error with one that names the account and the role.
-    pub async fn gather(&self, event: &TaskStateChange, settings: &Settings) -> Evidence {
-        if let Some(m) = &self.member {
-            m.observed.set(None);
+    fn account_text(&self) -> &str {
+        self.account.as_deref().unwrap_or("?")
+    }
+
+    /// Round 1 through these clients (no call at all for an account that cannot be reached).
+    pub async fn gather_ecs(&self, event: &TaskStateChange, settings: &Settings) -> EcsRound {
+        match &self.reach {
+            Reach::Unreachable => EcsRound {
+                evidence: Evidence::default(),
+                stopped_arns: None,
+            },
+            Reach::Role(m) => {
+                m.observed.set(None);
+                gather_ecs(&self.clients, event, settings).await
+            }
+            Reach::Direct => gather_ecs(&self.clients, event, settings).await,
         }
-        let mut evidence = gather(&self.clients, event, settings).await;
-        if let Some(m) = &self.member
+    }
+
+    /// Rounds 2 and 3. A failure to assume the role replaces every failed source's vague
+    /// credentials error with one that names the account and the role.
+    pub async fn gather_rest(
+        &self,
+        event: &TaskStateChange,
+        settings: &Settings,
+        first: EcsRound,
+    ) -> Evidence {
+        if let Reach::Unreachable = self.reach {
+            let mut evidence = Evidence::default();
+            let reason = format!(
+                "the event is from account {}, and MEMBER_ROLE_NAME is not set: only the \
+                 function's own account is read",
+                self.account_text()
+            );
+            for source in sources(settings.scope) {
+                evidence.mark_missing(*source, reason.clone());
+            }
+            return evidence;
+        }
+        let mut evidence = gather_rest(&self.clients, event, settings, first).await;
+        if let Reach::Role(m) = &self.reach
             && let Some(failure) = m.observed.failure()
         {
             let reason = format!(
                 "could not assume {} in account {}: {failure}",
                 m.role_arn,
-                self.account.as_deref().unwrap_or("?")
+                self.account_text()
             );
             tracing::warn!(role = %m.role_arn, error = %failure, "member role not assumed");
             // Only sources that were tried and failed: one never asked for stays unmentioned.
             for missing in evidence.missing.iter_mut() {
                 missing.reason = reason.clone();
             }
-        }
-        evidence
-    }
-}
-
-/// Why an event's account cannot be read at all.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Unreachable {
-    pub account: String,
-}
-
-impl Unreachable {
-    /// Evidence with every source of `scope` missing, saying why.
-    pub fn evidence(&self, scope: Scope) -> Evidence {
-        let mut evidence = Evidence::default();
-        let reason = format!(
-            "the event is from account {}, and MEMBER_ROLE_NAME is not set: only the function's \
-             own account is read",
-            self.account
-        );
-        for source in sources(scope) {
-            evidence.mark_missing(*source, reason.clone());
         }
         evidence
     }
@@ -180,7 +205,7 @@ pub struct AccountClients {
     home_region: Option<String>,
     partition: String,
     member_role: Option<MemberRole>,
-    members: Mutex<HashMap<String, Member>>,
+    members: Mutex<HashMap<String, Arc<Member>>>,
     clients: Mutex<HashMap<(String, String), Clients>>,
 }
 
@@ -198,11 +223,7 @@ impl AccountClients {
     }
 
     /// The clients for `event`'s account and region; `home` serves the function's own.
-    pub async fn for_event(
-        &self,
-        home: &Clients,
-        event: &TaskStateChange,
-    ) -> Result<Scoped, Unreachable> {
+    pub async fn for_event(&self, home: &Clients, event: &TaskStateChange) -> Scoped {
         let account = event.account.clone().filter(|a| !a.is_empty()).or_else(|| {
             event
                 .detail
@@ -216,20 +237,22 @@ impl AccountClients {
         let foreign = account.as_deref().is_some_and(|a| a != self.home_account);
         let elsewhere = region.is_some() && region != self.home_region;
         if !foreign && !elsewhere {
-            return Ok(Scoped {
+            return Scoped {
                 clients: home.clone(),
                 account,
-                member: None,
-            });
+                reach: Reach::Direct,
+            };
         }
-        let member = match (foreign, &self.member_role) {
-            (false, _) => None,
+        let reach = match (foreign, &self.member_role) {
+            (false, _) => Reach::Direct,
             (true, None) => {
-                return Err(Unreachable {
-                    account: account.unwrap_or_default(),
-                });
+                return Scoped {
+                    clients: home.clone(),
+                    account,
+                    reach: Reach::Unreachable,
+                };
             }
-            (true, Some(role)) => Some(
+            (true, Some(role)) => Reach::Role(
                 self.member(account.as_deref().unwrap_or_default(), role)
                     .await,
             ),
@@ -239,31 +262,30 @@ impl AccountClients {
             .unwrap_or_default();
         let key = (account.clone().unwrap_or_default(), region.clone());
         if let Some(c) = self.clients.lock().ok().and_then(|m| m.get(&key).cloned()) {
-            return Ok(Scoped {
+            return Scoped {
                 clients: c,
                 account,
-                member,
-            });
+                reach,
+            };
         }
-        let sdk = member
-            .as_ref()
-            .map_or(&self.base, |m| &m.sdk)
-            .to_builder()
-            .region(Region::new(region))
-            .build();
+        let base = match &reach {
+            Reach::Role(m) => &m.sdk,
+            Reach::Direct | Reach::Unreachable => &self.base,
+        };
+        let sdk = base.to_builder().region(Region::new(region)).build();
         let clients = Clients::new(&sdk);
         if let Ok(mut m) = self.clients.lock() {
             m.insert(key, clients.clone());
         }
-        Ok(Scoped {
+        Scoped {
             clients,
             account,
-            member,
-        })
+            reach,
+        }
     }
 
     /// The assumed-role configuration of `account`, built once.
-    async fn member(&self, account: &str, role: &MemberRole) -> Member {
+    async fn member(&self, account: &str, role: &MemberRole) -> Arc<Member> {
         if let Some(m) = self
             .members
             .lock()
@@ -291,13 +313,13 @@ impl AccountClients {
             ))))
             .identity_cache(IdentityCache::lazy().build())
             .build();
-        let member = Member {
+        let member = Arc::new(Member {
             role_arn,
             sdk,
             observed,
-        };
+        });
         if let Ok(mut m) = self.members.lock() {
-            m.insert(account.to_owned(), member.clone());
+            m.insert(account.to_owned(), Arc::clone(&member));
         }
         member
     }

@@ -371,6 +371,7 @@ mod tests {
             recommendations: vec!["Raise the memory limit".into(); 9],
             timeline: vec![],
             missing: vec![],
+            rule: "memory.oom_reason".into(),
         };
         Record::new(&event, &Default::default(), &diagnosis)
     }

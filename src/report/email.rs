@@ -115,6 +115,9 @@ pub fn render_email(
             .unwrap_or_default();
         let _ = writeln!(s, "Stopped:   {}{ran}", at.format("%Y-%m-%d %H:%M:%S UTC"));
     }
+    if !diagnosis.rule.is_empty() {
+        let _ = writeln!(s, "Rule:      {}", diagnosis.rule);
+    }
     if diagnosis.repeats > 0 {
         let _ = writeln!(
             s,

@@ -102,6 +102,7 @@ pub fn render_html(
         cause_label => diagnosis.cause.label(),
         severity => diagnosis.severity.as_str(),
         confidence => format!("{:.0}", diagnosis.confidence * 100.0),
+        rule => &diagnosis.rule,
         summary => &diagnosis.summary,
         cluster => event.cluster_name(),
         service => event.service_name(),

@@ -81,6 +81,7 @@ mod tests {
             severity: Severity::Critical,
             confidence: 0.9,
             summary: "s".into(),
+            rule: "memory.oom_reason".into(),
             key_fact: key.into(),
             benign: false,
             container: None,

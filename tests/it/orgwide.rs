@@ -67,7 +67,7 @@ async fn a_stop_in_a_member_account_and_region_is_diagnosed_through_the_assumed_
     let t = org_target("sandbox-external-id").await;
     let event = sandbox().event("member-oom");
 
-    let scoped = t.app.clients_for(&event).await.expect("reachable");
+    let scoped = t.app.clients_for(&event).await;
     let record = archived_and_notified(&t, "member-oom").await;
 
     assert_eq!(
@@ -87,7 +87,7 @@ async fn a_stop_in_a_member_account_and_region_is_diagnosed_through_the_assumed_
         t.keys()
             .await
             .iter()
-            .any(|k| k.contains("_state/storm/account=210987654321/cluster=member-oom/")),
+            .any(|k| k.contains("_state/storms/account=210987654321/cluster=member-oom/")),
         "storm state keyed by account"
     );
 }

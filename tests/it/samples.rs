@@ -1,5 +1,5 @@
-//! Every sample in events/ is explained by the real CLI binary, which must name the intended
-//! cause. Samples with a `.evidence.json` beside them are explained with it.
+//! Every sample in events/ is explained by the real CLI binary and must match its golden verdict
+//! (`<name>.expected.json`). Samples with a `.evidence.json` beside them are explained with it.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -25,63 +25,189 @@ fn explain(name: &str) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("explain --format json prints one JSON record")
 }
 
-fn cause_of(name: &str) -> String {
-    explain(name)["diagnosis"]["cause"]
-        .as_str()
-        .expect("diagnosis.cause is a string")
-        .to_owned()
+/// The part of a diagnosis a golden verdict pins: what a reader acts on.
+const GOLDEN_FIELDS: [&str; 13] = [
+    "cause",
+    "severity",
+    "confidence",
+    "rule",
+    "benign",
+    "key_fact",
+    "summary",
+    "container",
+    "exit_code",
+    "repeats",
+    "evidence",
+    "recommendations",
+    "missing",
+];
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("events")
 }
 
-macro_rules! sample {
-    ($($test:ident: $name:literal => $cause:literal,)+) => {
-        $(
-            #[test]
-            fn $test() {
-                assert_eq!(cause_of($name), $cause, "sample {}", $name);
-            }
-        )+
+/// Every sample event in events/: not evidence, not a golden verdict, not one meant to be ignored.
+fn sample_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(events_dir())
+        .expect("events/ exists")
+        .map(|e| {
+            e.expect("dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter_map(|f| f.strip_suffix(".json").map(str::to_owned))
+        .filter(|s| !s.ends_with(".evidence") && !s.ends_with(".expected"))
+        .filter(|s| !s.starts_with("ignored_"))
+        .collect();
+    names.sort();
+    names
+}
 
-        /// No sample in events/ goes untested.
-        #[test]
-        fn every_sample_has_a_test() {
-            let named = [$($name),+];
-            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("events");
-            for entry in std::fs::read_dir(dir).expect("events/ exists") {
-                let file = entry.expect("dir entry").file_name().to_string_lossy().into_owned();
-                let Some(stem) = file.strip_suffix(".json") else { continue };
-                if stem.ends_with(".evidence") || stem.starts_with("ignored_") {
-                    continue;
+fn golden(name: &str) -> serde_json::Value {
+    let record = explain(name);
+    let d = &record["diagnosis"];
+    let mut out = serde_json::Map::new();
+    for field in GOLDEN_FIELDS {
+        out.insert(
+            field.to_owned(),
+            d.get(field).cloned().unwrap_or(serde_json::Value::Null),
+        );
+    }
+    serde_json::Value::Object(out)
+}
+
+/// Every sample's diagnosis equals its checked-in `<name>.expected.json`. `BLESS=1` rewrites
+/// them (`make bless`); the diff is then reviewed like code.
+#[test]
+fn every_sample_matches_its_golden_verdict() {
+    let bless = std::env::var("BLESS").is_ok_and(|v| v == "1");
+    let names = sample_names();
+    assert!(!names.is_empty(), "no samples found in events/");
+    let mut failures = Vec::new();
+    for name in &names {
+        let actual = golden(name);
+        let path = events_dir().join(format!("{name}.expected.json"));
+        let pretty =
+            serde_json::to_string_pretty(&actual).expect("golden verdict serializes") + "\n";
+        if bless {
+            std::fs::write(&path, pretty).expect("write the golden verdict");
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            failures.push(format!(
+                "{name}: no events/{name}.expected.json (run `make bless`)"
+            ));
+            continue;
+        };
+        let expected: serde_json::Value =
+            serde_json::from_str(&text).expect("golden verdicts are JSON");
+        if expected != actual {
+            failures.push(format!(
+                "{name}: diagnosis differs from events/{name}.expected.json; now:\n{pretty}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A sample named after a cause (`oom_killed_…`) must be diagnosed as that cause: blessing
+/// cannot quietly accept a wrong verdict for it.
+#[test]
+fn samples_named_after_a_cause_are_diagnosed_as_it() {
+    for name in sample_names() {
+        let named = ecs_autopsy::diagnose::CAUSES
+            .iter()
+            .filter(|c| name.starts_with(&format!("{}_", c.name)))
+            .max_by_key(|c| c.name.len());
+        if let Some(c) = named {
+            let record = explain(&name);
+            assert_eq!(record["diagnosis"]["cause"], c.name, "sample {name}");
+        }
+    }
+}
+
+/// No golden verdict outlives its sample.
+#[test]
+fn every_golden_verdict_has_its_sample() {
+    let names = sample_names();
+    for entry in std::fs::read_dir(events_dir()).expect("events/ exists") {
+        let file = entry
+            .expect("dir entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        if let Some(stem) = file.strip_suffix(".expected.json") {
+            assert!(
+                names.iter().any(|n| n == stem),
+                "events/{file} has no sample"
+            );
+        }
+    }
+}
+
+/// Keys of `original` that did not survive a round trip through the typed structs.
+fn dropped_keys(
+    original: &serde_json::Value,
+    round_trip: &serde_json::Value,
+    path: &str,
+    out: &mut Vec<String>,
+) {
+    match (original, round_trip) {
+        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+            for (k, v) in a {
+                let here = format!("{path}.{k}");
+                match b.get(k) {
+                    Some(w) => dropped_keys(v, w, &here, out),
+                    None => out.push(here),
                 }
-                assert!(named.contains(&stem), "events/{file} has no sample test");
             }
         }
-    };
+        (serde_json::Value::Array(a), serde_json::Value::Array(b)) => {
+            for (i, (v, w)) in a.iter().zip(b).enumerate() {
+                dropped_keys(v, w, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
 }
 
-sample! {
-    seed_elb_kill_with_cpu_pinned_is_cpu_starved: "cpu_starved_elb_kill_ec2_signup_day" => "cpu_starved",
-    burstable_host_out_of_credits_is_cpu_starved: "cpu_starved_burstable_host_out_of_credits" => "cpu_starved",
-    service_maximum_reveals_starvation_the_average_hides: "cpu_starved_service_average_hides_saturated_task" => "cpu_starved",
-    elb_kill_with_502_and_idle_resources_is_elb_failure: "elb_health_check_failed_502_resources_idle" => "elb_health_check_failed",
-    elb_kill_with_404_is_elb_failure: "elb_health_check_failed_404_wrong_path" => "elb_health_check_failed",
-    exit_137_after_elb_kill_is_not_oom: "exit_137_after_elb_kill_no_evidence" => "elb_health_check_failed",
-    failing_container_health_check_is_named: "container_health_check_failed_curl_missing" => "container_health_check_failed",
-    oom_reason_with_leak_is_oom: "oom_killed_reason_fargate_leak" => "oom_killed",
-    exit_137_without_reason_but_memory_at_limit_is_oom: "oom_killed_no_reason_ec2_memory_spike" => "oom_killed",
-    oom_reason_alone_decides: "oom_killed_reason_only_ec2" => "oom_killed",
-    exit_137_without_reason_or_evidence_is_unknown: "unknown_exit_137_no_reason_no_evidence" => "unknown",
-    exit_1_in_a_loop_is_app_crashed: "app_crashed_exit_1_crash_loop" => "app_crashed",
-    exit_127_is_app_crashed: "app_crashed_exit_127_entrypoint_not_found" => "app_crashed",
-    standalone_job_exit_0_is_app_exited: "app_exited_standalone_job_exit_0" => "app_exited",
-    service_task_exit_0_is_app_exited: "app_exited_service_task_exit_0" => "app_exited",
-    missing_image_tag_is_failed_to_start: "failed_to_start_image_tag_not_found" => "failed_to_start",
-    denied_secret_is_failed_to_start: "failed_to_start_secrets_access_denied" => "failed_to_start",
-    fargate_spot_reclaim_is_spot_interrupted: "spot_interrupted_fargate_spot" => "spot_interrupted",
-    fargate_retirement_is_platform_maintenance: "platform_maintenance_fargate_retirement" => "platform_maintenance",
-    terminated_host_is_host_lost: "host_lost_ec2_instance_terminated" => "host_lost",
-    rolling_deployment_is_deployment: "deployment_replaced_new_revision" => "deployment",
-    exit_137_in_a_deployment_is_deployment: "deployment_exit_137_slow_shutdown" => "deployment",
-    stop_task_is_user_stopped: "user_stopped_stop_task" => "user_stopped",
+/// The evidence structs ignore unknown fields (old records must read back); a fixture with a
+/// misspelled or stale field would silently test nothing, so fixtures are held to the structs.
+#[test]
+fn evidence_fixtures_have_no_unknown_fields() {
+    let mut problems = Vec::new();
+    for name in sample_names() {
+        let path = events_dir().join(format!("{name}.evidence.json"));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let original: serde_json::Value = serde_json::from_str(&text).expect("evidence is JSON");
+        let typed: ecs_autopsy::Evidence =
+            serde_json::from_value(original.clone()).expect("evidence fixture parses");
+        let round_trip = serde_json::to_value(&typed).expect("evidence serializes");
+        let mut dropped = Vec::new();
+        dropped_keys(&original, &round_trip, "", &mut dropped);
+        for key in dropped {
+            problems.push(format!("events/{name}.evidence.json: unknown field {key}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_unknown_field_check_catches_a_misspelled_field() {
+    let original =
+        serde_json::json!({"host": {"ec2_instance_id": "i-1", "instnce_type": "t3.micro"}});
+    let typed: ecs_autopsy::Evidence = serde_json::from_value(original.clone()).expect("parses");
+    let mut dropped = Vec::new();
+    dropped_keys(
+        &original,
+        &serde_json::to_value(&typed).expect("serializes"),
+        "",
+        &mut dropped,
+    );
+    assert_eq!(dropped, vec![".host.instnce_type".to_owned()]);
 }
 
 #[test]
