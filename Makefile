@@ -64,11 +64,16 @@ fuzz:
 	cd fuzz && $(CARGO) +nightly fuzz run parse_event target/corpus/parse_event corpus/parse_event -- -max_total_time=$(FUZZ_SECONDS)
 	cd fuzz && $(CARGO) +nightly fuzz run diagnose_render target/corpus/diagnose_render corpus/diagnose_render -- -max_total_time=$(FUZZ_SECONDS)
 
-## template-lint: cfn-lint, `sam validate --lint` and checkov, each from its own venv.
+## template-lint: cfn-lint, `sam validate --lint` and checkov, each from its own venv, on the
+## central template and the member-account one.
+TEMPLATES := template.yaml member-account.yaml
 template-lint: $(LINT_READY) $(SAM_READY)
-	.venv-lint/bin/cfn-lint template.yaml
-	AWS_DEFAULT_REGION=eu-west-1 .venv-sam/bin/sam validate --lint -t template.yaml
-	.venv-lint/bin/checkov -f template.yaml --framework cloudformation --skip-download --quiet --compact
+	@for t in $(TEMPLATES); do \
+	  echo "==> $$t"; \
+	  .venv-lint/bin/cfn-lint $$t; \
+	  AWS_DEFAULT_REGION=eu-west-1 .venv-sam/bin/sam validate --lint -t $$t; \
+	  .venv-lint/bin/checkov -f $$t --framework cloudformation --skip-download --quiet --compact; \
+	done
 
 ## artifact: the deployable bootstrap for provided.al2023 on arm64 (cargo-lambda + zig).
 artifact: $(LAMBDA_READY)
