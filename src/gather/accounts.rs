@@ -338,3 +338,127 @@ impl ProvideCredentials for SharedObserved {
         self.0.provide_credentials()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_config::BehaviorVersion;
+
+    fn config(role: Option<&str>) -> Config {
+        Config::from_lookup(|k| match k {
+            "INCIDENT_TOPIC_ARN" => Some("arn:aws:sns:eu-west-1:123456789012:incidents".into()),
+            "INCIDENT_BUCKET" => Some("acme-incidents".into()),
+            "MEMBER_ROLE_NAME" => role.map(str::to_owned),
+            _ => None,
+        })
+        .expect("valid")
+    }
+
+    /// As the function loads it (a time source included, which AssumeRoleProvider needs).
+    async fn sdk() -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "test", "test", None, None, "tests",
+            ))
+            .load()
+            .await
+    }
+
+    fn event(account: &str, region: &str) -> TaskStateChange {
+        let raw = serde_json::json!({
+            "detail-type": "ECS Task State Change", "source": "aws.ecs",
+            "account": account, "region": region,
+            "detail": {"taskArn": format!("arn:aws:ecs:{region}:{account}:task/prod/abc"),
+                       "lastStatus": "STOPPED"}
+        });
+        match crate::event::from_value(raw) {
+            Ok(crate::event::Incoming::Stopped(e)) => *e,
+            other => panic!("fixture did not parse: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_own_account_and_region_use_the_init_clients_and_build_nothing() {
+        let sdk = sdk().await;
+        let pool = AccountClients::new(&sdk, &config(Some("ecs-autopsy-read")));
+        let home = Clients::new(&sdk);
+
+        let scoped = pool
+            .for_event(&home, &event("123456789012", "eu-west-1"))
+            .await;
+
+        assert!(matches!(scoped.reach, Reach::Direct));
+        assert_eq!(scoped.role_arn(), None);
+        assert_eq!(pool.clients.lock().map(|m| m.len()).unwrap_or(99), 0);
+    }
+
+    #[tokio::test]
+    async fn another_region_of_the_own_account_gets_its_own_clients_without_a_role() {
+        let sdk = sdk().await;
+        let pool = AccountClients::new(&sdk, &config(None));
+        let home = Clients::new(&sdk);
+
+        let scoped = pool
+            .for_event(&home, &event("123456789012", "us-east-1"))
+            .await;
+
+        assert!(matches!(scoped.reach, Reach::Direct));
+        assert_eq!(
+            scoped
+                .clients
+                .ecs
+                .config()
+                .region()
+                .map(|r| r.as_ref().to_owned()),
+            Some("us-east-1".to_owned())
+        );
+    }
+
+    #[tokio::test]
+    async fn another_account_without_member_role_name_is_unreachable_and_says_why() {
+        let sdk = sdk().await;
+        let pool = AccountClients::new(&sdk, &config(None));
+        let home = Clients::new(&sdk);
+        let e = event("210987654321", "eu-west-1");
+        let settings = Settings::new(30, std::time::Duration::from_secs(5));
+
+        let scoped = pool.for_event(&home, &e).await;
+        let first = scoped.gather_ecs(&e, &settings).await;
+        let evidence = scoped.gather_rest(&e, &settings, first).await;
+
+        assert!(matches!(scoped.reach, Reach::Unreachable));
+        assert_eq!(evidence.missing.len(), sources(Scope::Full).len());
+        assert!(
+            evidence.missing[0]
+                .reason
+                .contains("account 210987654321, and MEMBER_ROLE_NAME is not set")
+        );
+    }
+
+    #[tokio::test]
+    async fn member_clients_are_built_once_per_account_and_region_and_share_the_role() {
+        let sdk = sdk().await;
+        let pool = AccountClients::new(&sdk, &config(Some("ecs-autopsy-read")));
+        let home = Clients::new(&sdk);
+
+        let a = pool
+            .for_event(&home, &event("210987654321", "us-east-1"))
+            .await;
+        let again = pool
+            .for_event(&home, &event("210987654321", "us-east-1"))
+            .await;
+        let other_region = pool
+            .for_event(&home, &event("210987654321", "eu-west-1"))
+            .await;
+
+        assert_eq!(
+            a.role_arn(),
+            Some("arn:aws:iam::210987654321:role/ecs-autopsy-read")
+        );
+        assert_eq!(again.role_arn(), a.role_arn());
+        assert_eq!(other_region.role_arn(), a.role_arn());
+        assert_eq!(pool.clients.lock().map(|m| m.len()).unwrap_or(0), 2);
+        assert_eq!(pool.members.lock().map(|m| m.len()).unwrap_or(0), 1);
+    }
+}

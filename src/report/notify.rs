@@ -301,3 +301,61 @@ pub async fn publish(
     let out = req.send().await.map_err(|e| err(Box::new(e)))?;
     Ok(out.message_id().unwrap_or_default().to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::{ContainerLogTail, Evidence, LogLine};
+
+    fn oversized_record() -> Record {
+        let raw = serde_json::json!({
+            "detail-type": "ECS Task State Change", "source": "aws.ecs",
+            "account": "123456789012", "region": "eu-west-1",
+            "detail": {"taskArn": "arn:aws:ecs:eu-west-1:123456789012:task/prod/abc",
+                       "clusterArn": "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
+                       "group": "service:web", "lastStatus": "STOPPED",
+                       "stoppedReason": "é".repeat(5000)}
+        });
+        let event = match crate::event::from_value(raw) {
+            Ok(crate::event::Incoming::Stopped(e)) => *e,
+            other => panic!("fixture did not parse: {other:?}"),
+        };
+        let evidence = Evidence {
+            logs: Some(vec![ContainerLogTail {
+                container: "web".into(),
+                lines: (0..2000)
+                    .map(|_| LogLine {
+                        at: None,
+                        message: "x".repeat(2000),
+                    })
+                    .collect(),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        let diagnosis = crate::diagnose(&event, &evidence);
+        Record::new(&event, &evidence, &diagnosis)
+    }
+
+    #[test]
+    fn the_chat_form_survives_every_trim_and_the_message_fits() {
+        let record = oversized_record();
+
+        let n = build_archived(&record, Some("incidents/k.json"), Some("https://x/r"));
+
+        assert!(n.message.len() <= MESSAGE_BUDGET, "{}", n.message.len());
+        let v: serde_json::Value = serde_json::from_str(&n.message).expect("JSON structure");
+        let chat: serde_json::Value =
+            serde_json::from_str(v["https"].as_str().expect("https is a string")).expect("JSON");
+        assert_eq!(chat["version"], "1.0");
+        assert_eq!(chat["source"], "custom");
+        assert_eq!(
+            chat["metadata"]["additionalContext"]["record"],
+            "incidents/k.json"
+        );
+        let record_form: serde_json::Value =
+            serde_json::from_str(v["sqs"].as_str().expect("sqs is a string")).expect("JSON");
+        assert_eq!(record_form["task_arn"], record.task_arn);
+        assert_eq!(v["sqs"], v["lambda"]);
+    }
+}
