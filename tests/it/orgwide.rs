@@ -144,3 +144,26 @@ async fn without_member_role_name_another_account_is_not_read_and_the_record_say
         "{reasons:?}"
     );
 }
+
+#[tokio::test]
+async fn a_crash_loop_in_a_member_account_is_counted_from_that_accounts_stops() {
+    let t = org_target("sandbox-external-id").await;
+
+    let record = archived_and_notified(&t, "member-crash-loop").await;
+
+    assert_eq!(record["diagnosis"]["cause"], "app_crashed");
+    assert!(
+        record["diagnosis"]["repeats"].as_u64().unwrap_or(0) >= 2,
+        "{}",
+        record["diagnosis"]["repeats"]
+    );
+    let stops = record["evidence"]["recent_stops"]
+        .as_array()
+        .expect("recent stops read through the role");
+    assert!(
+        stops.iter().all(|s| s["task_arn"]
+            .as_str()
+            .is_some_and(|a| a.contains(":210987654321:task/member-crash-loop/"))),
+        "{stops:?}"
+    );
+}

@@ -55,10 +55,11 @@ SCENARIOS = {
     "spot": "spot_interrupted_fargate_spot",
 }
 
-# Scenarios seeded in MEMBER_ACCOUNT / MEMBER_REGION; "roleless-*" copies an event into
-# ROLELESS_ACCOUNT, where no role can be assumed.
+# Scenarios seeded in MEMBER_ACCOUNT / MEMBER_REGION; "roleless-member-oom" is member-oom's event
+# moved into ROLELESS_ACCOUNT, where no role can be assumed.
 MEMBER_SCENARIOS = {
     "member-oom": "oom_killed_reason_fargate_leak",
+    "member-crash-loop": "app_crashed_exit_1_crash_loop",
 }
 
 
@@ -514,11 +515,11 @@ def main():
         member = Seeder(endpoint, MEMBER_ACCOUNT, MEMBER_REGION)
         for name, fixture in MEMBER_SCENARIOS.items():
             events[name] = member.seed(name, fixture, args.out)
-            # The same stop as if it came from an account without the role.
-            text = pathlib.Path(events[name]).read_text().replace(MEMBER_ACCOUNT, ROLELESS_ACCOUNT)
-            roleless = pathlib.Path(args.out) / f"roleless-{name}.json"
-            roleless.write_text(text)
-            events[f"roleless-{name}"] = str(roleless)
+        # The same stop as if it came from an account without the role.
+        text = pathlib.Path(events["member-oom"]).read_text().replace(MEMBER_ACCOUNT, ROLELESS_ACCOUNT)
+        roleless = pathlib.Path(args.out) / "roleless-member-oom.json"
+        roleless.write_text(text)
+        events["roleless-member-oom"] = str(roleless)
     sys.path.insert(0, str(pathlib.Path(__file__).parent))
     from runtime_api import RuntimeApi
 
