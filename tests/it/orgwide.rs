@@ -167,3 +167,42 @@ async fn a_crash_loop_in_a_member_account_is_counted_from_that_accounts_stops() 
         "{stops:?}"
     );
 }
+
+/// The AssumeRole calls moto recorded for `role_arn` (its model-data endpoint).
+fn assumed_role_count(role_arn: &str) -> usize {
+    use std::io::{Read, Write};
+    let endpoint = sandbox().endpoint.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(&endpoint).expect("connect");
+    write!(
+        stream,
+        "GET /moto-api/data.json HTTP/1.0\r\nHost: {endpoint}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response");
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    let data: Value = serde_json::from_str(body).expect("model data JSON");
+    data["sts"]["AssumedRole"].as_array().map_or(0, |roles| {
+        roles.iter().filter(|r| r["role_arn"] == role_arn).count()
+    })
+}
+
+#[tokio::test]
+async fn one_assume_role_serves_every_incident_of_an_account_until_the_credentials_near_expiry() {
+    let t = org_target("sandbox-external-id").await;
+    let role = "arn:aws:iam::444444444444:role/ecs-autopsy-read";
+    let base = payload("cache-member-oom");
+
+    for i in 0..3 {
+        let mut p = base.clone();
+        let arn = format!("arn:aws:ecs:us-east-1:444444444444:task/member-oom/cache{i:027}");
+        p["detail"]["taskArn"] = arn.clone().into();
+        p["resources"] = serde_json::json!([arn]);
+        t.app
+            .handle(p, Duration::from_secs(30))
+            .await
+            .expect("handled");
+    }
+
+    assert_eq!(assumed_role_count(role), 1);
+}

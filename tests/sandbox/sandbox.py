@@ -31,6 +31,8 @@ ACCOUNT = "123456789012"
 MEMBER_ACCOUNT = "210987654321"
 MEMBER_REGION = "us-east-1"
 ROLELESS_ACCOUNT = "333333333333"
+# An account with the read role and nothing else: only the credentials-cache test uses it.
+CACHE_ACCOUNT = "444444444444"
 MEMBER_ROLE_NAME = "ecs-autopsy-read"
 MEMBER_EXTERNAL_ID = "sandbox-external-id"
 # How the seeder itself gets into the member account.
@@ -512,6 +514,7 @@ def main():
         events[name] = seeder.seed(name, SCENARIOS[name], args.out)
     if not args.scenario:
         create_role(MEMBER_ACCOUNT, MEMBER_ROLE_NAME, member_trust(MEMBER_EXTERNAL_ID))
+        create_role(CACHE_ACCOUNT, MEMBER_ROLE_NAME, member_trust(MEMBER_EXTERNAL_ID))
         member = Seeder(endpoint, MEMBER_ACCOUNT, MEMBER_REGION)
         for name, fixture in MEMBER_SCENARIOS.items():
             events[name] = member.seed(name, fixture, args.out)
@@ -520,6 +523,9 @@ def main():
         roleless = pathlib.Path(args.out) / "roleless-member-oom.json"
         roleless.write_text(text)
         events["roleless-member-oom"] = str(roleless)
+        cached = pathlib.Path(args.out) / "cache-member-oom.json"
+        cached.write_text(pathlib.Path(events["member-oom"]).read_text().replace(MEMBER_ACCOUNT, CACHE_ACCOUNT))
+        events["cache-member-oom"] = str(cached)
     sys.path.insert(0, str(pathlib.Path(__file__).parent))
     from runtime_api import RuntimeApi
 
