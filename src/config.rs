@@ -27,12 +27,10 @@ pub struct MemberRole {
     pub external_id: Option<String>,
 }
 
-impl Config {
-    /// `arn:<partition>:iam::<account>:role/<MEMBER_ROLE_NAME>`, when org-wide.
-    pub fn member_role_arn(&self, account: &str) -> Option<String> {
-        self.member_role
-            .as_ref()
-            .map(|r| format!("arn:{}:iam::{account}:role/{}", self.partition, r.name))
+impl MemberRole {
+    /// `arn:<partition>:iam::<account>:role/<MEMBER_ROLE_NAME>`.
+    pub fn arn(&self, partition: &str, account: &str) -> String {
+        format!("arn:{partition}:iam::{account}:role/{}", self.name)
     }
 }
 
@@ -234,7 +232,10 @@ mod tests {
         ])
         .expect("valid");
         assert_eq!(
-            org.member_role_arn("210987654321").as_deref(),
+            org.member_role
+                .as_ref()
+                .map(|r| r.arn(&org.partition, "210987654321"))
+                .as_deref(),
             Some("arn:aws:iam::210987654321:role/ecs-autopsy-read")
         );
         assert_eq!(

@@ -201,10 +201,8 @@ impl Scoped {
 /// Clients for other regions and accounts, built lazily and kept across invocations.
 pub struct AccountClients {
     base: SdkConfig,
-    home_account: String,
+    config: Config,
     home_region: Option<String>,
-    partition: String,
-    member_role: Option<MemberRole>,
     members: Mutex<HashMap<String, Arc<Member>>>,
     clients: Mutex<HashMap<(String, String), Clients>>,
 }
@@ -213,10 +211,8 @@ impl AccountClients {
     pub fn new(base: &SdkConfig, config: &Config) -> Self {
         Self {
             base: base.clone(),
-            home_account: config.home_account.clone(),
+            config: config.clone(),
             home_region: base.region().map(|r| r.as_ref().to_owned()),
-            partition: config.partition.clone(),
-            member_role: config.member_role.clone(),
             members: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
         }
@@ -234,7 +230,9 @@ impl AccountClients {
                 .map(str::to_owned)
         });
         let region = event.region_name().map(str::to_owned);
-        let foreign = account.as_deref().is_some_and(|a| a != self.home_account);
+        let foreign = account
+            .as_deref()
+            .is_some_and(|a| *a != self.config.home_account);
         let elsewhere = region.is_some() && region != self.home_region;
         if !foreign && !elsewhere {
             return Scoped {
@@ -243,7 +241,7 @@ impl AccountClients {
                 reach: Reach::Direct,
             };
         }
-        let reach = match (foreign, &self.member_role) {
+        let reach = match (foreign, &self.config.member_role) {
             (false, _) => Reach::Direct,
             (true, None) => {
                 return Scoped {
@@ -294,7 +292,7 @@ impl AccountClients {
         {
             return m;
         }
-        let role_arn = format!("arn:{}:iam::{account}:role/{}", self.partition, role.name);
+        let role_arn = role.arn(&self.config.partition, account);
         let mut builder = AssumeRoleProvider::builder(role_arn.clone())
             .configure(&self.base)
             .session_name(SESSION_NAME);
