@@ -168,23 +168,13 @@ async fn a_crash_loop_in_a_member_account_is_counted_from_that_accounts_stops() 
     );
 }
 
-/// The AssumeRole calls moto recorded for `role_arn` (its model-data endpoint).
+/// The AssumeRole calls the emulator granted for `role_arn`.
 fn assumed_role_count(role_arn: &str) -> usize {
-    use std::io::{Read, Write};
-    let endpoint = sandbox().endpoint.trim_start_matches("http://").to_owned();
-    let mut stream = std::net::TcpStream::connect(&endpoint).expect("connect");
-    write!(
-        stream,
-        "GET /moto-api/data.json HTTP/1.0\r\nHost: {endpoint}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("request");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("response");
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    let data: Value = serde_json::from_str(body).expect("model data JSON");
-    data["sts"]["AssumedRole"].as_array().map_or(0, |roles| {
-        roles.iter().filter(|r| r["role_arn"] == role_arn).count()
-    })
+    std::fs::read_to_string(&sandbox().assume_role_log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| *l == role_arn)
+        .count()
 }
 
 #[tokio::test]

@@ -37,6 +37,9 @@ MEMBER_ROLE_NAME = "ecs-autopsy-read"
 MEMBER_EXTERNAL_ID = "sandbox-external-id"
 # How the seeder itself gets into the member account.
 SEEDER_ROLE_NAME = "sandbox-seeder"
+# Every role ARN moto let be assumed, one per line (main sets it under --out), so a test can count
+# AssumeRole calls without dumping moto's whole state.
+ASSUME_ROLE_LOG = None
 
 # Values planted in the task definition and logs that must never reach evidence, SNS or S3.
 PLANTED_ENV_VALUE = "planted-env-value-7Qx9"
@@ -490,6 +493,9 @@ def patch_moto():
         ]
         if any(w is not None for w in wanted) and external_id not in wanted:
             raise denied
+        if ASSUME_ROLE_LOG is not None:
+            with open(ASSUME_ROLE_LOG, "a") as log:
+                log.write(role_arn + "\n")
         return assume_role(self, region_name, role_session_name, role_arn, policy, duration, external_id)
 
     STSBackend.assume_role = strict_assume_role
@@ -508,6 +514,8 @@ def main():
     args = ap.parse_args()
     server, endpoint = start_server(args.port)
     pathlib.Path(args.out).mkdir(parents=True, exist_ok=True)
+    global ASSUME_ROLE_LOG
+    ASSUME_ROLE_LOG = str(pathlib.Path(args.out) / "assume-role.log")
     seeder = Seeder(endpoint)
     events = {}
     for name in args.scenario or SCENARIOS:
@@ -535,6 +543,7 @@ def main():
         "region": REGION,
         "events": events,
         "runtime_api": runtime.address,
+        "assume_role_log": ASSUME_ROLE_LOG,
         "member": {"account": MEMBER_ACCOUNT, "region": MEMBER_REGION, "role_name": MEMBER_ROLE_NAME, "external_id": MEMBER_EXTERNAL_ID},
     }
     print("READY " + json.dumps(ready), flush=True)
