@@ -163,6 +163,31 @@ fn service_arn(record: &Record) -> Option<String> {
     ))
 }
 
+/// "source: reason" entries with one reason said once for all its sources (a role that cannot be
+/// assumed fails every source alike).
+fn missing_line(missing: &[String]) -> String {
+    let mut groups: Vec<(Vec<&str>, &str)> = Vec::new();
+    for m in missing {
+        let (source, reason) = m.split_once(": ").unwrap_or((m.as_str(), ""));
+        match groups.iter_mut().find(|(_, r)| *r == reason) {
+            Some((sources, _)) => sources.push(source),
+            None => groups.push((vec![source], reason)),
+        }
+    }
+    groups
+        .iter()
+        .map(|(sources, reason)| {
+            let who = sources.join(", ");
+            if reason.is_empty() {
+                inert(&who)
+            } else {
+                inert(&format!("{who}: {reason}"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn description(record: &Record, storm_line: Option<&str>) -> String {
     let d = &record.diagnosis;
     let mut lines = Vec::new();
@@ -215,14 +240,7 @@ fn description(record: &Record, storm_line: Option<&str>) -> String {
         }
     }
     if !d.missing.is_empty() {
-        lines.push(format!(
-            "*Not read:* {}",
-            d.missing
-                .iter()
-                .map(|m| inert(m))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ));
+        lines.push(format!("*Not read:* {}", missing_line(&d.missing)));
     }
     let mut where_ = vec![format!("task {}", inert(&record.task_id))];
     if let Some(a) = record.account.as_deref() {
@@ -447,6 +465,20 @@ mod tests {
         assert!(n.metadata.summary.chars().count() <= SUMMARY_MAX);
         // A link too long to keep whole is left out, never cut.
         assert!(!n.metadata.additional_context.contains_key("report"));
+    }
+
+    #[test]
+    fn one_reason_for_many_sources_is_said_once() {
+        let missing = [
+            "task definition: could not assume R".to_owned(),
+            "service events: could not assume R".to_owned(),
+            "container logs: timed out".to_owned(),
+        ];
+
+        assert_eq!(
+            missing_line(&missing),
+            "task definition, service events: could not assume R; container logs: timed out"
+        );
     }
 
     #[test]
