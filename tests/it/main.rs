@@ -17,3 +17,4 @@ mod reporting;
 mod rules;
 mod samples;
 mod sandbox;
+mod templates;
