@@ -5,7 +5,8 @@
 //! read through `sts:AssumeRole` into `arn:<partition>:iam::<account>:role/<MEMBER_ROLE_NAME>`
 //! (with `MEMBER_EXTERNAL_ID` when set): aws-config's `AssumeRoleProvider` behind the SDK's lazy
 //! identity cache, which keeps the credentials until shortly before they expire and shares them
-//! between the regions of that account. Clients are built on first use per (account, region)
+//! between the regions of that account (ECS, ELB, CloudWatch, Logs and Application Auto Scaling
+//! alike). Clients are built on first use per (account, region)
 //! and kept for the life of the execution environment.
 //!
 //! A role that cannot be assumed (missing, trust policy or external id wrong, denied) does not
@@ -38,7 +39,7 @@ fn sources(scope: Scope) -> &'static [Source] {
         Source::Host,
         Source::RecentStops,
     ];
-    const FULL: [Source; 8] = [
+    const FULL: [Source; 10] = [
         Source::TaskDefinition,
         Source::Service,
         Source::Task,
@@ -47,6 +48,8 @@ fn sources(scope: Scope) -> &'static [Source] {
         Source::TargetHealth,
         Source::Logs,
         Source::Metrics,
+        Source::Scaling,
+        Source::ScalingActivities,
     ];
     match scope {
         Scope::EcsOnly => &ECS,
@@ -153,9 +156,9 @@ impl Scoped {
             },
             Reach::Role(m) => {
                 m.observed.set(None);
-                gather_ecs(&self.clients, event, settings).await
+                Box::pin(gather_ecs(&self.clients, event, settings)).await
             }
-            Reach::Direct => gather_ecs(&self.clients, event, settings).await,
+            Reach::Direct => Box::pin(gather_ecs(&self.clients, event, settings)).await,
         }
     }
 
@@ -179,7 +182,9 @@ impl Scoped {
             }
             return evidence;
         }
-        let mut evidence = gather_rest(&self.clients, event, settings, first).await;
+        // Boxed: the rounds' futures are large, and a caller polling on a thread's stack (a test's
+        // runtime) should not hold them there.
+        let mut evidence = Box::pin(gather_rest(&self.clients, event, settings, first)).await;
         if let Reach::Role(m) = &self.reach
             && let Some(failure) = m.observed.failure()
         {

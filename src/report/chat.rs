@@ -390,6 +390,7 @@ mod tests {
             timeline: vec![],
             missing: vec![],
             rule: "memory.oom_reason".into(),
+            posture: None,
         };
         Record::new(&event, &Default::default(), &diagnosis)
     }

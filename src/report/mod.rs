@@ -91,6 +91,7 @@ mod tests {
             recommendations: vec![],
             timeline: vec![],
             missing: vec![],
+            posture: None,
         }
     }
 

@@ -17,4 +17,5 @@ mod reporting;
 mod rules;
 mod samples;
 mod sandbox;
+mod scaling;
 mod templates;

@@ -14,14 +14,20 @@ fn template(name: &str) -> String {
         .expect("template")
 }
 
-/// The read actions (ECS, ELB, CloudWatch metrics, Logs) a template grants anywhere.
+/// The read actions (ECS, ELB, CloudWatch metrics, Logs, Auto Scaling) a template grants.
 fn read_actions(text: &str) -> BTreeSet<String> {
     text.lines()
         .filter_map(|l| l.trim().strip_prefix("- "))
         .filter(|a| {
-            ["ecs:", "elasticloadbalancing:", "cloudwatch:", "logs:"]
-                .iter()
-                .any(|p| a.starts_with(p))
+            [
+                "ecs:",
+                "elasticloadbalancing:",
+                "cloudwatch:",
+                "logs:",
+                "application-autoscaling:",
+            ]
+            .iter()
+            .any(|p| a.starts_with(p))
         })
         .map(str::to_owned)
         .collect()
