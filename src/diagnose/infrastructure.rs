@@ -3,6 +3,7 @@
 use crate::event::StopCode;
 use crate::evidence::Source;
 
+use super::catalogue;
 use super::context::Context;
 use super::{Cause, Finding, Verdict};
 
@@ -16,8 +17,7 @@ fn on_spot(ctx: &Context<'_>) -> bool {
 
 pub fn spot_interrupted(ctx: &Context<'_>) -> Option<Verdict> {
     let by_code = ctx.stop_code() == Some(&StopCode::SpotInterruption);
-    let by_reason =
-        ctx.reason_has("spot task was interrupted") || ctx.reason_has("spot interruption");
+    let by_reason = catalogue::reason_says(ctx, Cause::SpotInterrupted);
     let by_notice = ctx.stop_code() == Some(&StopCode::TerminationNotice) && on_spot(ctx);
     if !(by_code || by_reason || by_notice) {
         return None;
@@ -52,10 +52,12 @@ pub fn spot_interrupted(ctx: &Context<'_>) -> Option<Verdict> {
 }
 
 pub fn platform_maintenance(ctx: &Context<'_>) -> Option<Verdict> {
-    let by_reason = ctx.reason_has("performing maintenance")
-        || ctx.reason_has("scheduled for retirement")
-        || ctx.reason_has("task retirement");
-    let by_notice = ctx.stop_code() == Some(&StopCode::TerminationNotice) && !on_spot(ctx);
+    let by_reason = catalogue::reason_says(ctx, Cause::PlatformMaintenance);
+    // TerminationNotice alone is Fargate retirement only when the reason says nothing else
+    // (an EC2 host terminating carries the same code: the host rule decides that one first).
+    let by_notice = ctx.stop_code() == Some(&StopCode::TerminationNotice)
+        && !on_spot(ctx)
+        && catalogue::stopped_reason_row(ctx).is_none_or(|r| r.cause.is_none());
     if !(by_reason || by_notice) {
         return None;
     }
@@ -73,13 +75,7 @@ pub fn platform_maintenance(ctx: &Context<'_>) -> Option<Verdict> {
 }
 
 pub fn host_lost(ctx: &Context<'_>) -> Option<Verdict> {
-    let host_reason = ctx.reason_has("host ec2")
-        && (ctx.reason_has("stopped")
-            || ctx.reason_has("terminated")
-            || ctx.reason_has("shutting-down"));
-    let deregistered = ctx.reason_has("deregistration forced")
-        || ctx.reason_has("container instance deregistration")
-        || ctx.reason_has("instance was deregistered");
+    let row = catalogue::stopped_reason_row(ctx).filter(|r| r.cause == Some(Cause::HostLost));
     let infra_health = ctx.stop_code() == Some(&StopCode::InfrastructureHealth);
     let host = ctx.evidence.host.as_ref();
     let draining = host
@@ -87,8 +83,8 @@ pub fn host_lost(ctx: &Context<'_>) -> Option<Verdict> {
         .is_some_and(|s| matches!(s, "DRAINING" | "DEREGISTERING" | "INACTIVE"));
     let disconnected = host.and_then(|h| h.agent_connected) == Some(false);
     let scheduler_stop = ctx.stop_code() == Some(&StopCode::ServiceSchedulerInitiated)
-        || ctx.reason_has("scaling activity initiated by");
-    if !(host_reason || deregistered || infra_health || (draining && scheduler_stop)) {
+        || catalogue::reason_says(ctx, Cause::Deployment);
+    if !(row.is_some() || infra_health || (draining && scheduler_stop)) {
         return None;
     }
     let instance = host
@@ -96,30 +92,23 @@ pub fn host_lost(ctx: &Context<'_>) -> Option<Verdict> {
         .or_else(|| instance_in(ctx.stopped_reason()))
         .unwrap_or_else(|| "the container instance".to_owned());
     let id = short(&instance);
-    let (what, key, confidence) = if host_reason {
-        (
-            format!("the EC2 host {instance} stopped or was terminated"),
-            format!("{id} stopped or terminated"),
-            0.95,
-        )
-    } else if deregistered {
-        (
-            format!("{instance} was deregistered from the cluster"),
-            format!("{id} deregistered"),
-            0.9,
-        )
-    } else if infra_health {
-        (
-            "ECS found the underlying infrastructure unhealthy".to_owned(),
+    let (what, key, confidence) = match row {
+        Some(r) => (
+            r.meaning.replace("the EC2 host", &format!("the EC2 host {instance}")),
+            r.key_fact.replace("{instance}", id),
+            r.confidence,
+        ),
+        None if infra_health => (
+            "ECS found the infrastructure under the task unhealthy (stop code InfrastructureHealth)"
+                .to_owned(),
             "infrastructure unhealthy".to_owned(),
             0.8,
-        )
-    } else {
-        (
+        ),
+        None => (
             format!("{instance} was being drained"),
             format!("{id} draining"),
             0.75,
-        )
+        ),
     };
     let mut v = Verdict::new(
         Cause::HostLost,

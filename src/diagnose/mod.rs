@@ -6,6 +6,7 @@
 //! and only then "unknown". Each family of causes lives in its own file; shared measurements
 //! (CPU pressure, memory trend) are computed once in [`Context`].
 
+mod catalogue;
 mod context;
 mod cpu;
 mod exit;
@@ -306,6 +307,7 @@ pub fn diagnose(event: &TaskStateChange, evidence: &Evidence) -> Diagnosis {
     let mut verdict = classify(&ctx);
     let service_task = event.is_service_task();
 
+    catalogue::quote_unrecognised(&ctx, &mut verdict);
     exit::add_slow_shutdown_finding(&ctx, &mut verdict);
     cpu::add_allocation_context(&ctx, &mut verdict);
     let repeats = repeats::apply(&ctx, &mut verdict);
