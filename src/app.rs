@@ -1,5 +1,5 @@
-//! One incident from payload to archive: parse → filter → gather → diagnose → archive and
-//! notify. Every SDK client is built once from one `SdkConfig` and reused across invocations.
+//! One incident from payload to archive: parse → filter → claim while gathering → diagnose →
+//! archive and notify (the round structure is in BENCHMARKS.md). Every SDK client is built once from one `SdkConfig` and reused across invocations.
 
 use std::time::Duration;
 
@@ -10,8 +10,9 @@ use crate::config::Config;
 use crate::diagnose::diagnose;
 use crate::error::EventError;
 use crate::event::{self, Incoming};
-use crate::gather::{Clients, Scope, Settings, gather};
-use crate::report::archive::{Archive, ArchiveError, Outcome};
+use crate::evidence::Evidence;
+use crate::gather::{Clients, Scope, Settings, gather_ecs, gather_rest};
+use crate::report::archive::{Archive, ArchiveError, Claim, Outcome};
 use crate::report::{Record, render_html};
 
 /// Time kept back from the invocation's deadline for diagnosing, archiving and publishing.
@@ -60,6 +61,21 @@ impl App {
         }
     }
 
+    fn html(
+        &self,
+        event: &event::TaskStateChange,
+        evidence: &Evidence,
+        diagnosis: &crate::diagnose::Diagnosis,
+    ) -> Option<String> {
+        match render_html(event, evidence, diagnosis) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::warn!(error = %e, "HTML report not rendered");
+                None
+            }
+        }
+    }
+
     /// Handles one EventBridge payload. `budget` is the time this invocation may take.
     pub async fn handle(
         &self,
@@ -74,49 +90,79 @@ impl App {
             Incoming::Stopped(e) => *e,
         };
         let task_arn = event.detail.task_arn.clone();
+        let now = Utc::now();
+        let keys = self.archive.keys_for(&event);
 
-        // A redelivered event whose incident is finished costs one GET, not a gathering.
-        let first_look = diagnose(&event, &Default::default());
-        let probe = Record::new(&event, &Default::default(), &first_look);
-        let key = self.archive.record_key(&probe);
-        if self.archive.already_final(&key).await? {
-            tracing::info!(%task_arn, %key, "duplicate delivery acknowledged");
-            return Ok(Handled::Done(Outcome::Duplicate { key }));
-        }
-
-        // A stop the event alone shows to be benign, and that nobody will be told about, needs
-        // only ECS's view (which can still turn it into a lost host or a failed rollout).
-        let scope = if first_look.benign && !self.config.notify_benign {
-            Scope::EcsOnly
-        } else {
-            Scope::Full
-        };
+        // What the event alone says. A stop it shows to be benign, and that nobody will be told
+        // about, needs only ECS's view (which can still turn it into a lost host or a failed
+        // rollout), and no storm state.
+        let first_look = diagnose(&event, &Evidence::default());
+        let quiet = first_look.benign && !self.config.notify_benign;
+        let scope = if quiet { Scope::EcsOnly } else { Scope::Full };
         let settings = Settings::new(
             self.config.lookback_minutes,
             budget.saturating_sub(REPORT_RESERVE),
         )
         .with_scope(scope);
-        let evidence = gather(&self.clients, &event, &settings).await;
-        let diagnosis = diagnose(&event, &evidence);
-        tracing::info!(
-            %task_arn,
-            cause = diagnosis.cause.as_str(),
-            severity = diagnosis.severity.as_str(),
-            confidence = diagnosis.confidence,
-            missing = evidence.missing.len(),
-            "diagnosed"
-        );
-        let html = match render_html(&event, &evidence, &diagnosis) {
-            Ok(h) => Some(h),
-            Err(e) => {
-                tracing::warn!(error = %e, "HTML report not rendered");
+
+        // Round 1: the claim (which is also the duplicate check), ECS's describes and the storm
+        // state all need only the event, so they share one round trip.
+        let placeholder = Record::placeholder(&event, &first_look, now);
+        let storm_read = async {
+            if quiet {
                 None
+            } else {
+                Some(self.archive.read_storm(&event).await)
             }
         };
-        let record = Record::new(&event, &evidence, &diagnosis);
+        let (claim, first, storm) = tokio::join!(
+            self.archive.claim(&keys, &placeholder, now),
+            gather_ecs(&self.clients, &event, &settings),
+            storm_read,
+        );
+        // A failed storm read is tried again when it is needed.
+        let storm = storm.and_then(Result::ok);
+        let (etag, record, html) = match claim? {
+            Claim::Duplicate => {
+                tracing::info!(%task_arn, key = %keys.record, "duplicate delivery acknowledged");
+                return Ok(Handled::Done(Outcome::Duplicate { key: keys.record }));
+            }
+            // A crashed invocation reached a verdict: notify that one, unchanged.
+            Claim::TakenOver {
+                etag,
+                stored: Some(stored),
+            } => {
+                tracing::info!(%task_arn, key = %keys.record, "notifying a claim left by a crashed invocation");
+                let html = self.html(&stored.event, &stored.evidence, &stored.diagnosis);
+                (etag, *stored, html)
+            }
+            Claim::Owned { etag } | Claim::TakenOver { etag, stored: None } => {
+                let evidence = gather_rest(&self.clients, &event, &settings, first).await;
+                let diagnosis = diagnose(&event, &evidence);
+                tracing::info!(
+                    %task_arn,
+                    cause = diagnosis.cause.as_str(),
+                    severity = diagnosis.severity.as_str(),
+                    confidence = diagnosis.confidence,
+                    missing = evidence.missing.len(),
+                    "diagnosed"
+                );
+                let html = self.html(&event, &evidence, &diagnosis);
+                (etag, Record::new(&event, &evidence, &diagnosis), html)
+            }
+        };
         let outcome = self
             .archive
-            .archive_and_notify(&self.sns, &self.config, record, html, Utc::now())
+            .settle(
+                &self.sns,
+                &self.config,
+                &keys,
+                etag,
+                record,
+                html,
+                storm,
+                Utc::now(),
+            )
             .await?;
         tracing::info!(%task_arn, outcome = ?outcome, "handled");
         Ok(Handled::Done(outcome))

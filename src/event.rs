@@ -361,6 +361,14 @@ impl TaskStateChange {
         tail.split(':').next()
     }
 
+    /// When the task stopped: `stoppedAt`, else `executionStoppedAt`, else the event's time.
+    pub fn stopped_at(&self) -> Option<DateTime<Utc>> {
+        self.detail
+            .stopped_at
+            .or(self.detail.execution_stopped_at)
+            .or(self.time)
+    }
+
     pub fn is_service_task(&self) -> bool {
         self.service_name().is_some()
     }

@@ -133,9 +133,25 @@ where
 /// Gathers all evidence for one stopped task. Never fails: what could not be read is listed in
 /// `missing`.
 pub async fn gather(clients: &Clients, event: &TaskStateChange, settings: &Settings) -> Evidence {
-    let mut evidence = Evidence::default();
+    let first = gather_ecs(clients, event, settings).await;
+    gather_rest(clients, event, settings, first).await
+}
 
-    // Round 1.
+/// What round 1 found: ECS's view of the task, read from the event alone. The function starts it
+/// together with its archive claim, so the two share one round trip.
+#[derive(Debug)]
+pub struct EcsRound {
+    evidence: Evidence,
+    stopped_arns: Option<Vec<String>>,
+}
+
+/// Round 1: the ECS describes that need only the event.
+pub async fn gather_ecs(
+    clients: &Clients,
+    event: &TaskStateChange,
+    settings: &Settings,
+) -> EcsRound {
+    let mut evidence = Evidence::default();
     let (td, service, task, host, stopped) = tokio::join!(
         ecs::task_definition(clients, event, settings),
         ecs::service(clients, event, settings),
@@ -148,6 +164,23 @@ pub async fn gather(clients: &Clients, event: &TaskStateChange, settings: &Setti
     evidence.task = take(&mut evidence, Source::Task, task);
     evidence.host = take(&mut evidence, Source::Host, host);
     let stopped_arns = take(&mut evidence, Source::RecentStops, stopped);
+    EcsRound {
+        evidence,
+        stopped_arns,
+    }
+}
+
+/// Rounds 2 and 3, from what round 1 found (nothing more for [`Scope::EcsOnly`]).
+pub async fn gather_rest(
+    clients: &Clients,
+    event: &TaskStateChange,
+    settings: &Settings,
+    first: EcsRound,
+) -> Evidence {
+    let EcsRound {
+        mut evidence,
+        stopped_arns,
+    } = first;
     if settings.scope == Scope::EcsOnly {
         return evidence;
     }

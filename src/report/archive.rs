@@ -2,27 +2,38 @@
 //!
 //! Keys (Hive-style partitions, so Athena can prune them):
 //! `<prefix>cluster=<cluster>/service=<service|none>/date=<YYYY-MM-DD>/<task-id>.json` and
-//! `.html` beside it. Storm counters live under `<prefix>_state/` (Athena skips `_` paths).
+//! `.html` beside it, both named from the event alone ([`Archive::keys_for`]). Storm state lives
+//! under `<prefix>_state/` (Athena skips `_` paths), one object per account, cluster and service.
 //!
 //! # Notify-once protocol
 //!
 //! One stopped task gets one record and at most one notification however often its event is
-//! delivered, and a crash between archiving and publishing does not lose the notification:
+//! delivered, and a crash at any step does not lose the notification. Each step is one round
+//! trip; the calls on one step run together:
 //!
-//! 1. `PUT record If-None-Match: *` with `notification` = `pending` and `claimed_at` = now (or,
-//!    for a stop that will not be notified, the final state directly).
-//!    * Created → this invocation owns the notification.
+//! 1. [`Archive::claim`]: `PUT record If-None-Match: *` — a placeholder with the event's
+//!    first-look verdict, `notification` = `pending`, `claimed_at` = now — while gathering's
+//!    first round and the service's storm state are read beside it.
+//!    * Created → [`Claim::Owned`]: this invocation owns the notification.
 //!    * 412 → `GET` the record and its ETag. A final state (`sent`, `suppressed_*`) is a
-//!      duplicate delivery: acknowledge. A `pending` record whose claim is younger than the
-//!      lease belongs to a running invocation: fail, so Lambda retries later. An older claim
-//!      was left by a crash: take it over with `PUT If-Match: <etag>` (412 → someone else did;
-//!      fail and retry) and notify from the *stored* record, so the verdict stays the same.
-//! 2. Storm control (see [`storm_check`]) may turn the notification into `suppressed_storm`.
-//! 3. `Publish` to SNS. On failure the claim is released (`claimed_at` cleared) and the error
+//!      duplicate delivery ([`Claim::Duplicate`]): acknowledge. A `pending` record whose claim is
+//!      younger than the lease belongs to a running invocation: fail, so Lambda retries later. An
+//!      older claim was left by a crash: take it over with `PUT If-Match: <etag>` (412 → someone
+//!      else did; fail and retry) — [`Claim::TakenOver`]. A stored verdict is notified as it was
+//!      (so it stays the same); a placeholder means the crash came before the verdict, and the
+//!      evidence is gathered again.
+//! 2. Gathering's later rounds, then the diagnosis (no S3 call).
+//! 3. [`Archive::settle`]: `PUT record If-Match: <claim etag>` with the verdict, still `pending`
+//!    · `PUT html` · `PUT storm state If-Match/If-None-Match` (compare-and-swap on what step 1
+//!    read; a lost race re-reads and tries again). Storm control may turn the notification into
+//!    `suppressed_storm`; a stop that will not be notified is written final here and ends.
+//! 4. `Publish` to SNS. On failure the claim is released (`claimed_at` cleared) and the error
 //!    returned, so the retry can publish at once.
-//! 4. `PUT record If-Match: <etag>` with `notification` = `sent`, `notified` = true.
+//! 5. `PUT record If-Match: <etag>` with `notification` = `sent`, `notified` = true.
 //!
-//! The only duplicate left is a crash after step 3 and before step 4: the retry publishes again.
+//! The only duplicate left is a crash after step 4 and before step 5: the retry publishes again.
+//! A failure inside step 3 after the storm state was written can count one suppressed stop twice
+//! on the retry: a count in a notification, never a lost or repeated notification.
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -33,6 +44,7 @@ use super::notify;
 use super::record::{Notification, Record, StormNote};
 use crate::config::Config;
 use crate::diagnose::Cause;
+use crate::event::TaskStateChange;
 
 /// A claim older than this was left by an invocation that died.
 pub const CLAIM_LEASE_SECONDS: i64 = 90;
@@ -77,6 +89,35 @@ pub enum Outcome {
     },
     /// Already handled by an earlier delivery.
     Duplicate { key: String },
+}
+
+/// Where one incident lives in the archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    pub record: String,
+    pub html: String,
+}
+
+/// What [`Archive::claim`] found.
+#[derive(Debug)]
+pub enum Claim {
+    /// This invocation wrote the claim; `etag` is the claim's.
+    Owned { etag: Option<String> },
+    /// A crashed invocation's claim, now this one's. `stored` is its record when it had reached
+    /// a verdict (notify that, unchanged), `None` when it was still a placeholder.
+    TakenOver {
+        etag: Option<String>,
+        stored: Option<Box<Record>>,
+    },
+    /// An earlier delivery finished this task.
+    Duplicate,
+}
+
+/// The storm state of one service as step 1 read it, for step 3's compare-and-swap.
+#[derive(Debug, Clone, Default)]
+pub struct StormRead {
+    state: Option<StormState>,
+    etag: Option<String>,
 }
 
 /// Keeps S3 key segments to safe characters: ECS names are `[A-Za-z0-9_-]`, but nothing is
@@ -150,36 +191,49 @@ impl Archive {
         )
     }
 
+    fn keys(&self, base: String) -> Keys {
+        Keys {
+            record: format!("{base}.json"),
+            html: format!("{base}.html"),
+        }
+    }
+
+    /// The incident's keys, from the event alone (the same as its record's).
+    pub fn keys_for(&self, event: &TaskStateChange) -> Keys {
+        let date = event.stopped_at().unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+        self.keys(self.base_key(
+            event.cluster_name(),
+            event.service_name(),
+            date,
+            event.task_id(),
+        ))
+    }
+
     pub fn record_key(&self, record: &Record) -> String {
         let date = record.stopped_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-        format!(
-            "{}.json",
-            self.base_key(
-                &record.cluster,
-                record.service.as_deref(),
-                date,
-                &record.task_id
-            )
-        )
+        self.keys(self.base_key(
+            &record.cluster,
+            record.service.as_deref(),
+            date,
+            &record.task_id,
+        ))
+        .record
     }
 
-    pub fn html_key(&self, record: &Record) -> String {
-        let json = self.record_key(record);
-        format!("{}.html", json.trim_end_matches(".json"))
-    }
-
-    fn storm_key(&self, record: &Record) -> String {
-        let scope = record
-            .service
-            .clone()
-            .or_else(|| record.family.clone().map(|f| format!("family-{f}")))
+    /// One storm state per account, cluster and service (or task family), holding a window per
+    /// cause, so it can be read before the cause is known.
+    fn storm_key(&self, event: &TaskStateChange) -> String {
+        let scope = event
+            .service_name()
+            .map(str::to_owned)
+            .or_else(|| event.family().map(|f| format!("family-{f}")))
             .unwrap_or_else(|| "none".to_owned());
         format!(
-            "{}_state/storm/cluster={}/scope={}/cause={}.json",
+            "{}_state/storms/account={}/cluster={}/scope={}.json",
             self.prefix,
-            key_segment(&record.cluster),
+            key_segment(event.account.as_deref().unwrap_or("unknown")),
+            key_segment(event.cluster_name()),
             key_segment(&scope),
-            record.diagnosis.cause.as_str()
         )
     }
 
@@ -202,7 +256,9 @@ impl Archive {
             Condition::Absent => req.if_none_match("*"),
             Condition::Matches(etag) => req.if_match(etag),
         };
-        match req.send().await {
+        // S3 accepts an unsigned payload over TLS (the request itself is still signed), which
+        // spares hashing every record and report body (BENCHMARKS.md).
+        match req.customize().disable_payload_signing().send().await {
             Ok(out) => Ok(PutResult::Written(out.e_tag().map(str::to_owned))),
             // 412: the condition failed; 409: a concurrent conditional write won.
             Err(e) if matches!(status(&e), Some(412 | 409)) => Ok(PutResult::PreconditionFailed),
@@ -255,15 +311,6 @@ impl Archive {
         Ok(Some((record, etag)))
     }
 
-    /// Whether an earlier delivery already finished this task: checked before gathering, so a
-    /// duplicate costs one GET.
-    pub async fn already_final(&self, record_key: &str) -> Result<bool, ArchiveError> {
-        Ok(self
-            .get_record(record_key)
-            .await?
-            .is_some_and(|(r, _)| r.notification.is_final()))
-    }
-
     fn body(record: &Record, key: &str) -> Result<Vec<u8>, ArchiveError> {
         let mut line = record
             .to_json_line()
@@ -297,107 +344,157 @@ impl Archive {
         }
     }
 
-    /// Archives the record and its HTML report and notifies at most once (module docs).
-    pub async fn archive_and_notify(
+    /// Step 1: claims the incident for this invocation (module docs).
+    pub async fn claim(
         &self,
-        sns: &aws_sdk_sns::Client,
-        config: &Config,
-        mut record: Record,
-        html: Option<String>,
+        keys: &Keys,
+        placeholder: &Record,
         now: DateTime<Utc>,
-    ) -> Result<Outcome, ArchiveError> {
-        let key = self.record_key(&record);
-        let html_key = self.html_key(&record);
-        let wants_notification = !record.diagnosis.benign || config.notify_benign;
-        record.notification = if wants_notification {
-            Notification::Pending
-        } else {
-            Notification::SuppressedBenign
-        };
-        record.claimed_at = wants_notification.then_some(now);
-        record.notified = false;
-
-        let etag = match self
+    ) -> Result<Claim, ArchiveError> {
+        let key = &keys.record;
+        let written = self
             .put(
-                &key,
-                Self::body(&record, &key)?,
+                key,
+                Self::body(placeholder, key)?,
                 "application/json",
                 Condition::Absent,
             )
+            .await?;
+        if let PutResult::Written(etag) = written {
+            return Ok(Claim::Owned { etag });
+        }
+        let Some((mut stored, stored_etag)) = self.get_record(key).await? else {
+            return Err(ArchiveError::Contended { key: key.clone() });
+        };
+        if stored.notification.is_final() {
+            return Ok(Claim::Duplicate);
+        }
+        if let Some(claimed_at) = stored.claimed_at
+            && now - claimed_at < Duration::seconds(CLAIM_LEASE_SECONDS)
+        {
+            return Err(ArchiveError::InProgress {
+                key: key.clone(),
+                claimed_at,
+            });
+        }
+        // A crashed (or failed) invocation left the claim: take it over.
+        let Some(tag) = stored_etag else {
+            return Err(ArchiveError::Contended { key: key.clone() });
+        };
+        stored.claimed_at = Some(now);
+        match self
+            .put(
+                key,
+                Self::body(&stored, key)?,
+                "application/json",
+                Condition::Matches(&tag),
+            )
             .await?
         {
-            PutResult::Written(etag) => {
-                if let Some(html) = html {
-                    self.put(
-                        &html_key,
+            PutResult::Written(etag) => Ok(Claim::TakenOver {
+                etag,
+                stored: (!stored.placeholder).then(|| Box::new(stored)),
+            }),
+            PutResult::PreconditionFailed => Err(ArchiveError::InProgress {
+                key: key.clone(),
+                claimed_at: now,
+            }),
+        }
+    }
+
+    /// The storm state of the event's service, read beside the claim so step 3 needs no read.
+    pub async fn read_storm(&self, event: &TaskStateChange) -> Result<StormRead, ArchiveError> {
+        let key = self.storm_key(event);
+        Ok(match self.get(&key).await? {
+            Some((body, etag)) => StormRead {
+                // A state that no longer parses is replaced: it only ever holds back messages.
+                state: serde_json::from_slice::<StormState>(&body).ok(),
+                etag,
+            },
+            None => StormRead::default(),
+        })
+    }
+
+    /// Steps 3–5: archives the verdict and its HTML report, applies storm control, publishes
+    /// and records that it did (module docs). `claim_etag` is the ETag [`Archive::claim`] wrote;
+    /// `storm` what [`Archive::read_storm`] read, or `None` to read it now.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn settle(
+        &self,
+        sns: &aws_sdk_sns::Client,
+        config: &Config,
+        keys: &Keys,
+        claim_etag: Option<String>,
+        mut record: Record,
+        html: Option<String>,
+        storm: Option<StormRead>,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, ArchiveError> {
+        let key = keys.record.clone();
+        let wants_notification = !record.diagnosis.benign || config.notify_benign;
+        record.placeholder = false;
+        record.notified = false;
+        record.storm = None;
+        let html_put = async {
+            match html {
+                Some(html) => self
+                    .put(
+                        &keys.html,
                         html.into_bytes(),
                         "text/html; charset=utf-8",
                         Condition::None,
                     )
-                    .await?;
-                }
-                if !wants_notification {
-                    return Ok(Outcome::Archived {
-                        key,
-                        notification: Notification::SuppressedBenign,
-                        message_id: None,
-                    });
-                }
-                etag
-            }
-            PutResult::PreconditionFailed => {
-                let Some((stored, stored_etag)) = self.get_record(&key).await? else {
-                    return Err(ArchiveError::Contended { key });
-                };
-                if stored.notification.is_final() {
-                    return Ok(Outcome::Duplicate { key });
-                }
-                if let Some(claimed_at) = stored.claimed_at
-                    && now - claimed_at < Duration::seconds(CLAIM_LEASE_SECONDS)
-                {
-                    return Err(ArchiveError::InProgress { key, claimed_at });
-                }
-                // A crashed (or failed) invocation left the claim: take it over.
-                record = stored;
-                record.claimed_at = Some(now);
-                let Some(tag) = stored_etag else {
-                    return Err(ArchiveError::Contended { key });
-                };
-                match self
-                    .put(
-                        &key,
-                        Self::body(&record, &key)?,
-                        "application/json",
-                        Condition::Matches(&tag),
-                    )
-                    .await?
-                {
-                    PutResult::Written(etag) => {
-                        if let Some(html) = html {
-                            self.put(
-                                &html_key,
-                                html.into_bytes(),
-                                "text/html; charset=utf-8",
-                                Condition::None,
-                            )
-                            .await?;
-                        }
-                        etag
-                    }
-                    PutResult::PreconditionFailed => {
-                        return Err(ArchiveError::InProgress {
-                            key,
-                            claimed_at: now,
-                        });
-                    }
-                }
+                    .await
+                    .map(|_| ()),
+                None => Ok(()),
             }
         };
+        if !wants_notification {
+            record.notification = Notification::SuppressedBenign;
+            record.claimed_at = None;
+            let (written, html) =
+                tokio::join!(self.finish(&key, &record, claim_etag.as_deref()), html_put);
+            written?;
+            html?;
+            return Ok(Outcome::Archived {
+                key,
+                notification: Notification::SuppressedBenign,
+                message_id: None,
+            });
+        }
+        record.notification = Notification::Pending;
+        record.claimed_at = Some(now);
 
-        // Storm control.
+        let storm = match storm {
+            Some(read) => read,
+            None => self.read_storm(&record.event).await?,
+        };
         let window = Duration::minutes(i64::from(config.storm_window_minutes));
         let at = record.stopped_at.unwrap_or(now);
-        match self.storm_check(&record, at, window).await? {
+        let (written, html, decision) = tokio::join!(
+            self.put(
+                &key,
+                Self::body(&record, &key)?,
+                "application/json",
+                claim_etag
+                    .as_deref()
+                    .map_or(Condition::None, Condition::Matches),
+            ),
+            html_put,
+            self.storm_check(&record, at, window, storm),
+        );
+        let etag = match written? {
+            PutResult::Written(etag) => etag,
+            // Another invocation took the claim over: the notification is theirs.
+            PutResult::PreconditionFailed => {
+                return Err(ArchiveError::InProgress {
+                    key,
+                    claimed_at: now,
+                });
+            }
+        };
+        html?;
+        match decision? {
             StormDecision::Suppress => {
                 record.notification = Notification::SuppressedStorm;
                 record.claimed_at = None;
@@ -413,7 +510,7 @@ impl Archive {
             }
         }
 
-        let link = self.report_link(&html_key).await;
+        let link = self.report_link(&keys.html).await;
         let message = notify::build(&record, link.as_deref());
         let message_id = match notify::publish(sns, &config.topic_arn, &message).await {
             Ok(id) => id,
@@ -437,7 +534,7 @@ impl Archive {
         })
     }
 
-    /// Final write of the record, conditional on the ETag this invocation wrote.
+    /// A conditional write of the record on the ETag this invocation wrote last.
     async fn finish(
         &self,
         key: &str,
@@ -456,47 +553,49 @@ impl Archive {
     }
 
     /// Storm control: the first notifiable stop of a service and cause notifies; the next ones
-    /// within the window are counted in a state object (compare-and-swap on its ETag) and the
-    /// first notification after the window says how many were held back.
+    /// within the window are counted in the service's state object (compare-and-swap on its
+    /// ETag, starting from what step 1 read) and the first notification after the window says
+    /// how many were held back.
     async fn storm_check(
         &self,
         record: &Record,
         at: DateTime<Utc>,
         window: Duration,
+        mut read: StormRead,
     ) -> Result<StormDecision, ArchiveError> {
-        let key = self.storm_key(record);
-        for _ in 0..CAS_ATTEMPTS {
-            let current = self.get(&key).await?;
-            let (state, etag) = match current {
-                Some((body, etag)) => (serde_json::from_slice::<StormState>(&body).ok(), etag),
-                None => (None, None),
-            };
-            let (next, decision) = match state {
+        let key = self.storm_key(&record.event);
+        let cause = record.diagnosis.cause;
+        for attempt in 0..CAS_ATTEMPTS {
+            if attempt > 0 {
+                read = self.read_storm(&record.event).await?;
+            }
+            let mut state = read.state.clone().unwrap_or_default();
+            let current = state.windows.iter().position(|w| w.cause == cause);
+            let decision = match current.map(|i| &mut state.windows[i]) {
                 // A retry of the stop that opened the window (its publish failed) still notifies.
-                Some(s) if s.task_arn == record.task_arn => {
-                    (s.clone(), StormDecision::Notify(None))
+                Some(w) if w.task_arn == record.task_arn => StormDecision::Notify(None),
+                Some(w) if at >= w.window_start && at - w.window_start < window => {
+                    w.suppressed += 1;
+                    StormDecision::Suppress
                 }
-                Some(s) if at >= s.window_start && at - s.window_start < window => (
-                    StormState {
-                        suppressed: s.suppressed + 1,
-                        ..s
-                    },
-                    StormDecision::Suppress,
-                ),
-                Some(s) => {
-                    let note = (s.suppressed > 0).then_some(StormNote {
-                        suppressed: s.suppressed,
-                        since: s.window_start,
+                Some(w) => {
+                    let note = (w.suppressed > 0).then_some(StormNote {
+                        suppressed: w.suppressed,
+                        since: w.window_start,
                     });
-                    (StormState::open(record, at), StormDecision::Notify(note))
+                    *w = StormWindow::open(record, at);
+                    StormDecision::Notify(note)
                 }
-                None => (StormState::open(record, at), StormDecision::Notify(None)),
+                None => {
+                    state.windows.push(StormWindow::open(record, at));
+                    StormDecision::Notify(None)
+                }
             };
-            let body = serde_json::to_vec(&next).map_err(|source| ArchiveError::Corrupt {
+            let body = serde_json::to_vec(&state).map_err(|source| ArchiveError::Corrupt {
                 key: key.clone(),
                 source,
             })?;
-            let condition = match etag.as_deref() {
+            let condition = match read.etag.as_deref() {
                 Some(tag) => Condition::Matches(tag),
                 None => Condition::Absent,
             };
@@ -517,23 +616,29 @@ enum Condition<'a> {
     Matches(&'a str),
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One service's storm windows, one per cause.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct StormState {
+    #[serde(default)]
+    windows: Vec<StormWindow>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StormWindow {
+    cause: Cause,
     window_start: DateTime<Utc>,
     suppressed: u32,
-    cause: Cause,
     /// The stop that opened the window.
-    #[serde(default)]
     task_arn: String,
 }
 
-impl StormState {
+impl StormWindow {
     /// A new window opened by `record`'s stop.
     fn open(record: &Record, at: DateTime<Utc>) -> Self {
         Self {
+            cause: record.diagnosis.cause,
             window_start: at,
             suppressed: 0,
-            cause: record.diagnosis.cause,
             task_arn: record.task_arn.clone(),
         }
     }

@@ -59,6 +59,10 @@ pub struct Record {
     pub claimed_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storm: Option<StormNote>,
+    /// A claim written before the evidence was gathered: its verdict is the event's first look
+    /// only, so an invocation that takes the claim over gathers and diagnoses again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub placeholder: bool,
     /// The event as parsed: container override commands and environments are already reduced
     /// to counts, so nothing secret is stored.
     pub event: TaskStateChange,
@@ -77,15 +81,28 @@ impl Record {
             family: event.family().map(str::to_owned),
             region: event.region.clone(),
             account: event.account.clone(),
-            stopped_at: d.stopped_at.or(d.execution_stopped_at).or(event.time),
+            stopped_at: event.stopped_at(),
             diagnosis: diagnosis.clone(),
             notified: false,
             notification: Notification::Pending,
             claimed_at: None,
             storm: None,
+            placeholder: false,
             event: event.clone(),
             evidence: evidence.clone(),
         }
+    }
+
+    /// The claim an invocation writes before it gathers: the event and its first-look verdict.
+    pub fn placeholder(
+        event: &TaskStateChange,
+        first_look: &Diagnosis,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let mut record = Self::new(event, &Evidence::default(), first_look);
+        record.placeholder = true;
+        record.claimed_at = Some(now);
+        record
     }
 
     /// One line of JSON; serde_json escapes every line break inside strings.

@@ -359,6 +359,101 @@ async fn a_crash_after_archiving_is_recovered_on_retry() {
 }
 
 #[tokio::test]
+async fn a_crash_right_after_the_claim_is_recovered_with_a_full_diagnosis() {
+    // Arrange: what an invocation that died while gathering leaves: the placeholder claim, whose
+    // verdict is the event's first look (an ELB kill), claimed long ago.
+    let t = target(false).await;
+    let event = crate::support::stopped(&payload("seed").to_string());
+    let first_look = ecs_autopsy::diagnose(&event, &Default::default());
+    assert_eq!(first_look.cause.as_str(), "elb_health_check_failed");
+    let placeholder = Record::placeholder(
+        &event,
+        &first_look,
+        chrono::Utc::now() - chrono::Duration::minutes(10),
+    );
+    let key = t.app.archive.keys_for(&event).record;
+    t.app
+        .archive
+        .s3
+        .put_object()
+        .bucket(&t.app.archive.bucket)
+        .key(&key)
+        .body(
+            placeholder
+                .to_json_line()
+                .expect("json")
+                .into_bytes()
+                .into(),
+        )
+        .send()
+        .await
+        .expect("plant the placeholder");
+
+    // Act
+    let handled = t
+        .app
+        .handle(payload("seed"), Duration::from_secs(30))
+        .await
+        .expect("handled");
+
+    // Assert: the evidence was gathered again, so the verdict is the real one.
+    assert_eq!(key_of(&handled), key);
+    let record: Value =
+        serde_json::from_str(t.object(&key).await.expect("record").trim_end()).expect("JSON");
+    assert_eq!(record["diagnosis"]["cause"], "cpu_starved");
+    assert_eq!(record["notified"], true);
+    assert!(record.get("placeholder").is_none(), "{record}");
+    let messages = t.messages().await;
+    assert_eq!(messages.len(), 1);
+    assert!(
+        messages[0]["Subject"]
+            .as_str()
+            .expect("subject")
+            .contains("CPU-starved")
+    );
+}
+
+#[tokio::test]
+async fn concurrent_deliveries_of_one_stop_notify_once() {
+    let t = target(false).await;
+    let handles = futures_util::future::join_all(
+        (0..4).map(|_| t.app.handle(payload("oom-leak"), Duration::from_secs(30))),
+    )
+    .await;
+    let sent = handles
+        .iter()
+        .filter(|h| {
+            matches!(
+                h,
+                Ok(Handled::Done(Outcome::Archived {
+                    notification: Notification::Sent,
+                    ..
+                }))
+            )
+        })
+        .count();
+    assert_eq!(sent, 1, "{handles:?}");
+    // The others are duplicates or "in progress" (Lambda retries them; they then find it done).
+    for h in &handles {
+        assert!(
+            matches!(
+                h,
+                Ok(Handled::Done(_)) | Err(ecs_autopsy::app::HandleError::Archive(_))
+            ),
+            "{h:?}"
+        );
+    }
+    let records: Vec<String> = t
+        .keys()
+        .await
+        .into_iter()
+        .filter(|k| k.ends_with(".json") && !k.contains("_state"))
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(t.messages().await.len(), 1);
+}
+
+#[tokio::test]
 async fn a_fresh_claim_by_another_invocation_is_left_alone() {
     let t = target(false).await;
     t.plant_pending("spot", chrono::Utc::now()).await;

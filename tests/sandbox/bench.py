@@ -38,6 +38,9 @@ class Calls:
 
     def __init__(self):
         self.lock = threading.Lock()
+        # Seconds every call is held at the emulator before it is answered: a region's round
+        # trip, for the latency mode.
+        self.delay = 0.0
         self.intervals = []
         self.services = []
         self.requests = []
@@ -67,6 +70,8 @@ class Calls:
             query = environ.get("QUERY_STRING", "")
             target = environ.get("PATH_INFO", "/") + ("?" + query if query else "")
             request = (environ["REQUEST_METHOD"], target, body, headers)
+            if calls.delay:
+                time.sleep(calls.delay)
             try:
                 return original(app, environ, start_response)
             finally:
@@ -397,6 +402,44 @@ class Bench:
         end(proc, runtime)
         return rows[0], rows[1:], rss
 
+    def latency(self, delay_ms, warm=10):
+        """Every AWS call held `delay_ms` at the emulator: wall time cold and warm, and the dependent
+        rounds of a notified and of a quiet benign incident. The floor is rounds × latency: what
+        the chain of round trips alone costs in a region."""
+        self.calls.delay = delay_ms / 1000
+        try:
+            runtime = RuntimeApi()
+            proc, _ = self.spawn(runtime)
+            rows = []
+            for _ in range(warm + 1):
+                self.clear_archive()
+                mark = self.calls.mark()
+                t0 = time.monotonic()
+                result = invoke(runtime, self.seed_event)
+                wall = time.monotonic() - t0
+                assert result["status"] == "response", result
+                recorded = self.calls.requests_since(mark)
+                rows.append({"wall": wall, "calls": len(recorded), "rounds": len(rounds(recorded))})
+            self.clear_archive()
+            mark = self.calls.mark()
+            t0 = time.monotonic()
+            invoke(runtime, json.loads(pathlib.Path(self.deployment_path).read_text()))
+            benign_wall = time.monotonic() - t0
+            benign_rounds = len(rounds(self.calls.requests_since(mark)))
+            end(proc, runtime)
+        finally:
+            self.calls.delay = 0.0
+        cold, warm_rows = rows[0], rows[1:]
+        return {
+            "delay_ms": delay_ms,
+            "cold_wall": cold["wall"],
+            "warm_wall": statistics.median(r["wall"] for r in warm_rows),
+            "rounds": statistics.median(r["rounds"] for r in warm_rows),
+            "calls": statistics.median(r["calls"] for r in warm_rows),
+            "benign_wall": benign_wall,
+            "benign_rounds": benign_rounds,
+        }
+
     def benign(self, event_path):
         """A deployment stop that is not notified: ECS-only gathering."""
         runtime = RuntimeApi()
@@ -510,6 +553,31 @@ def fmt_ms(s):
     return f"{s * 1000:.1f} ms"
 
 
+def latency_rows(lat):
+    d = lat["delay_ms"] / 1000
+    return [
+        (
+            f"latency mode ({lat['delay_ms']:g} ms a call): notified, cold / warm",
+            f"{fmt_ms(lat['cold_wall'])} / {fmt_ms(lat['warm_wall'])}",
+            f"{lat['rounds']:.0f} dependent rounds (target ≤ 6), {lat['calls']:.0f} calls; floor {lat['rounds']:.0f} × {lat['delay_ms']:g} ms = {fmt_ms(lat['rounds'] * d)}",
+        ),
+        (
+            f"latency mode ({lat['delay_ms']:g} ms a call): benign, not notified",
+            fmt_ms(lat["benign_wall"]),
+            f"{lat['benign_rounds']} dependent rounds (target ≤ 3); floor {fmt_ms(lat['benign_rounds'] * d)}",
+        ),
+    ]
+
+
+def print_rows(rows):
+    width = max(len(r[0]) for r in rows)
+    print()
+    print(f"{'measure'.ljust(width)}  {'value':>22}  notes")
+    print(f"{'-' * width}  {'-' * 22}  {'-' * 40}")
+    for name, value, note in rows:
+        print(f"{name.ljust(width)}  {value:>22}  {note}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--function", required=True)
@@ -517,10 +585,19 @@ def main():
     ap.add_argument("--artifact")
     ap.add_argument("--binary-arm64")
     ap.add_argument("--json", default="target/bench/results.json")
+    ap.add_argument("--latency-ms", type=float, default=20.0, help="per-call delay of the latency mode")
+    ap.add_argument("--only-latency", action="store_true", help="run the latency mode alone")
     args = ap.parse_args()
     pathlib.Path("target/bench").mkdir(parents=True, exist_ok=True)
 
     b = Bench(args.function)
+    print(f"==> latency mode: every AWS call delayed {args.latency_ms:g} ms", flush=True)
+    lat = b.latency(args.latency_ms)
+    lat_rows = latency_rows(lat)
+    if args.only_latency:
+        b.server.stop()
+        print_rows(lat_rows)
+        return
     print("==> cold init", flush=True)
     init, init_cpu = b.cold_init()
     print("==> incidents (1 cold + 20 warm)", flush=True)
@@ -565,19 +642,15 @@ def main():
         ("estimated at 128 MB (~7% of a vCPU): cold", fmt_ms(cold_128), cold_128_note),
         ("storm: 1,000 stops / 20 services", f"{storm['seconds']:.1f} s", f"{storm['calls']} AWS calls, {storm['notifications']} notifications (target ≤ 40), {storm['records']} records"),
     ]
+    rows.extend(lat_rows)
     for name, ns in sorted(engine.items()):
         rows.append((f"engine {name}", f"{1e9 / ns:,.0f} /s", f"{ns / 1000:.1f} µs each"))
     for label, path in (("artifact: bootstrap (arm64, stripped)", args.binary_arm64), ("artifact: zip", args.artifact)):
         if path and pathlib.Path(path).exists():
             rows.append((label, f"{pathlib.Path(path).stat().st_size / 1e6:.2f} MB", path))
-    width = max(len(r[0]) for r in rows)
-    print()
-    print(f"{'measure'.ljust(width)}  {'value':>22}  notes")
-    print(f"{'-' * width}  {'-' * 22}  {'-' * 40}")
-    for name, value, note in rows:
-        print(f"{name.ljust(width)}  {value:>22}  {note}")
+    print_rows(rows)
     pathlib.Path(args.json).write_text(
-        json.dumps({"init_s": init, "init_cpu_s": init_cpu, "cold": cold, "warm": warm, "rss_kib": rss, "ir_cold": ir_cold, "ir_warm": ir_warm, "storm": storm, "benign": benign, "tls": tls, "engine_ns": engine}, indent=2)
+        json.dumps({"latency": lat, "init_s": init, "init_cpu_s": init_cpu, "cold": cold, "warm": warm, "rss_kib": rss, "ir_cold": ir_cold, "ir_warm": ir_warm, "storm": storm, "benign": benign, "tls": tls, "engine_ns": engine}, indent=2)
     )
 
 
