@@ -308,6 +308,7 @@ pub fn diagnose(event: &TaskStateChange, evidence: &Evidence) -> Diagnosis {
     let service_task = event.is_service_task();
 
     catalogue::quote_unrecognised(&ctx, &mut verdict);
+    exit::add_container_context(&ctx, &mut verdict);
     exit::add_slow_shutdown_finding(&ctx, &mut verdict);
     cpu::add_allocation_context(&ctx, &mut verdict);
     let repeats = repeats::apply(&ctx, &mut verdict);

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod attribution;
 mod browser;
 mod cli;
 mod event_model;
