@@ -3,6 +3,7 @@
 use crate::event::{Container, StopCode};
 use crate::evidence::Source;
 
+use super::catalogue;
 use super::context::{Context, DEFAULT_STOP_TIMEOUT_S};
 use super::memory;
 use super::{Cause, Finding, Verdict};
@@ -355,12 +356,16 @@ pub fn unknown(ctx: &Context<'_>) -> Verdict {
     )
     .key_fact("cause unknown")
     .relies_on(&[Source::Service, Source::Metrics, Source::Logs]);
+    let code = match ctx.stop_code() {
+        Some(c) => match catalogue::stop_code_meaning(c) {
+            Some(meaning) => format!("{} ({meaning})", c.as_str()),
+            None => c.as_str().to_owned(),
+        },
+        None => "none".to_owned(),
+    };
     v = v.finding(Finding::context(
         "stop",
-        format!(
-            "stop code {}, reason \"{reason}\"",
-            ctx.stop_code().map_or("none", StopCode::as_str)
-        ),
+        format!("stop code {code}, reason \"{reason}\""),
     ));
     v.recommend("Read the service events and the container logs around the stop; enable Container Insights so resource pressure can be judged next time")
 }

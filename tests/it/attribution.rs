@@ -2,6 +2,7 @@
 //! multi-container, restart-count, stop-code and unknown-wording behaviour of the engine.
 
 use ecs_autopsy::evidence::{ContainerDefinitionFacts, Evidence, TaskDefinitionFacts};
+use ecs_autopsy::report::{ConsoleLinks, Record, render_email, render_html};
 use ecs_autopsy::{Cause, Severity, diagnose};
 use serde_json::json;
 
@@ -266,4 +267,51 @@ fn start_failure_rule_id_follows_the_failed_step() {
         assert_eq!(d.cause, Cause::FailedToStart, "{reason}");
         assert_eq!(d.rule, rule, "{reason}");
     }
+}
+
+#[test]
+fn the_deciding_rule_is_in_the_record_the_email_and_the_html_report() {
+    let event = event_with(essential_exit(json!([{"name": "web", "exitCode": 139}])));
+    let evidence = Evidence::default();
+    let d = diagnose(&event, &evidence);
+
+    let record: serde_json::Value = serde_json::from_str(
+        &Record::new(&event, &evidence, &d)
+            .to_json_line()
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    let email = render_email(
+        &event,
+        &evidence,
+        &d,
+        &ConsoleLinks::for_event(&event),
+        None,
+    );
+    let html = render_html(&event, &evidence, &d).unwrap_or_default();
+
+    assert_eq!(record["diagnosis"]["rule"], "exit.essential");
+    assert!(email.contains("Rule:      exit.essential"), "{email}");
+    assert!(html.contains("<code>exit.essential</code>"));
+}
+
+#[test]
+fn a_record_archived_before_rules_had_ids_still_replays() {
+    let event = event_with(essential_exit(json!([{"name": "web", "exitCode": 1}])));
+    let evidence = Evidence::default();
+    let mut old =
+        serde_json::to_value(Record::new(&event, &evidence, &diagnose(&event, &evidence)))
+            .unwrap_or_default();
+    if let Some(d) = old["diagnosis"].as_object_mut() {
+        d.remove("rule");
+    }
+
+    let record: Result<Record, _> = serde_json::from_value(old);
+
+    let record = record.expect("an old record without diagnosis.rule reads back");
+    assert_eq!(record.diagnosis.rule, "");
+    assert_eq!(
+        diagnose(&record.event, &record.evidence).rule,
+        "exit.essential"
+    );
 }
