@@ -452,10 +452,10 @@ pub const REASONS: &[ReasonRow] = &[
     ReasonRow {
         id: "network.eni",
         groups: &[&[
+            "invoke eni plugin failed",
+            "eni attachment timeout",
             "resource:eni",
-            "eni attachment",
             "failed to configure eni",
-            "free ip",
             "free addresses",
         ]],
         cause: Some(Cause::FailedToStart),
@@ -811,6 +811,21 @@ mod tests {
         assert_eq!(STOP_CODES.len(), 7);
     }
 
+    /// Every row is exercised by a test below with a real string: its id must appear quoted in
+    /// this test module.
+    #[test]
+    fn every_row_has_a_test() {
+        let source = include_str!("catalogue.rs");
+        // Split so that this line does not itself match the marker.
+        let marker = concat!("#[cfg(", "test)]");
+        let tests = source.split(marker).nth(1).unwrap_or_default();
+        for r in REASONS {
+            let quoted = format!("\"{}\"", r.id);
+            let uses = tests.matches(&quoted).count();
+            assert!(uses >= 1, "row {} has no test", r.id);
+        }
+    }
+
     #[test]
     fn row_ids_are_unique_and_every_row_is_reachable() {
         for (i, r) in REASONS.iter().enumerate() {
@@ -897,6 +912,29 @@ mod tests {
     }
 
     #[test]
+    fn other_pull_failures_keep_their_family() {
+        // vrnithinkumar.github.io 2025-02-17 "AWS ECS Task failure due to CannotPullContainerError"
+        // (mixed gzip/zstd layers).
+        assert_eq!(
+            id(
+                "CannotPullContainerError: ref pull has been retried 1 time(s): number of layers and diffIDs don't match: 3 != 15"
+            ),
+            "pull.other"
+        );
+    }
+
+    #[test]
+    fn image_without_the_tasks_architecture_is_its_own_row() {
+        // Docker's wording for a manifest list without the platform (quoted in many READMEs).
+        assert_eq!(
+            id(
+                "CannotPullContainerError: no matching manifest for linux/arm64/v8 in the manifest list entries"
+            ),
+            "pull.wrong_platform"
+        );
+    }
+
+    #[test]
     fn disk_full_while_pulling_is_its_own_row() {
         // AWS docs "CannotPullContainer task errors": "failed to register layer … no space left on device".
         let r = "CannotPullContainerError: failed to register layer: Error processing tar file(exit status 1): write /usr/lib/x86_64-linux-gnu/libLLVM.so.1: no space left on device";
@@ -935,7 +973,29 @@ mod tests {
         assert_eq!(id(kms), "secrets.kms_denied");
     }
 
+    #[test]
+    fn malformed_registry_credentials_are_other_secret_failures() {
+        // amazon-ecs-agent agent/asm/asm.go extractASMValue, under the Fargate prefix.
+        assert_eq!(
+            id(
+                "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to get registry auth from asm: asm fetching authorization data: unable to unmarshal secret value, invalid schema"
+            ),
+            "secrets.other"
+        );
+    }
+
     // Log driver.
+    #[test]
+    fn no_route_to_cloudwatch_logs() {
+        // The real logger-args prefix with the SDK's network error as the agent wraps it.
+        assert_eq!(
+            id(
+                "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: RequestError: send request failed caused by: Post \"https://logs.eu-west-1.amazonaws.com/\": dial tcp 10.0.0.5:443: i/o timeout"
+            ),
+            "log.unreachable"
+        );
+    }
+
     #[test]
     fn logger_args_wordings() {
         // Public READMEs quoting stoppedReason (found with find_string "failed to validate logger args").
@@ -957,7 +1017,8 @@ mod tests {
             ),
             "log.other"
         );
-        // AWS docs "Stopped tasks error codes": "failed to initialize logging driver".
+        // AWS docs "Stopped tasks error codes" example prefix "failed to initialize logging driver",
+        // with the CloudWatch Logs denial a README quotes (find_string "failed to validate logger args").
         assert_eq!(
             id(
                 "ResourceInitializationError: failed to initialize logging driver: AccessDeniedException: not authorized to perform: logs:CreateLogStream"
@@ -982,19 +1043,29 @@ mod tests {
             ),
             "volume.efs"
         );
-        // amazon-ecs-agent dockerapi/errors.go CannotCreateVolumeError.
+        // amazon-ecs-agent dockerapi/errors.go wraps Docker's own answer in CannotCreateVolumeError.
         assert_eq!(
-            id("CannotCreateVolumeError: volume plugin rexray/ebs not found"),
+            id(
+                "CannotCreateVolumeError: Error response from daemon: error looking up volume plugin rexray/ebs: plugin \"rexray/ebs\" not found"
+            ),
             "volume.other"
         );
     }
 
     #[test]
-    fn eni_provisioning_timeout_is_network() {
-        // repost.aws "Fargate network interface provisioning errors" (quoted by zenn.dev).
+    fn eni_failures_are_network() {
+        // repost.aws "Fargate network interface provisioning errors" (quoted by zenn.dev), and
+        // amazon-ecs-agent issue #4825 on EC2.
         assert_eq!(
             id("Timeout waiting for network interface provisioning to complete."),
             "network.eni_timeout"
+        );
+        // amazon-ecs-cni-plugins issue #93 (awsvpc on EC2).
+        assert_eq!(
+            id(
+                "CannotStartContainerError: container resource provisioning: failed to setup network namespace: cni setup: invoke eni plugin failed: getInterfaceDeviceName engine: unable to get device with hardware address '02:62:5b:0f:db:fa': engine: device with mac address not found"
+            ),
+            "network.eni"
         );
     }
 
@@ -1050,25 +1121,39 @@ mod tests {
             ),
             "runtime.entrypoint_missing"
         );
+        // Docker/runc's wording for an image of the wrong architecture, under the agent's prefix.
         assert_eq!(
-            id("ContainerRuntimeError: failed to create containerd task: exec format error"),
+            id(
+                "CannotStartContainerError: Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec format error: unknown"
+            ),
             "runtime.exec_format"
+        );
+        // AWS docs "Stopped tasks error codes": ContainerRuntimeError: <reason> (containerd's words).
+        assert_eq!(
+            id(
+                "ContainerRuntimeError: failed to create containerd task: failed to create shim task: OCI runtime create failed"
+            ),
+            "runtime.start"
         );
     }
 
     #[test]
     fn internal_and_not_found_errors() {
-        // AWS docs "Stopped tasks error codes": InternalError, ResourceNotFoundException.
+        // AWS docs "Stopped tasks error codes" list the prefixes InternalError: <reason> and
+        // ResourceNotFoundException: <reason>; the second text is CloudWatch Logs' own answer.
         assert_eq!(
-            id("InternalError: Fargate internal error"),
+            id("InternalError: unexpected internal error"),
             "start.internal"
         );
         assert_eq!(
             id("ResourceNotFoundException: The specified log group does not exist."),
             "start.resource_not_found"
         );
+        // ecs-agent/api/errors/errors.go ResourceInitError: "resource cannot be initialized for task …".
         assert_eq!(
-            id("ResourceInitializationError: failed to configure network namespace"),
+            id(
+                "ResourceInitializationError: resource cannot be initialized for task arn:aws:ecs:eu-west-1:1:task/prod/abc: cgroup resource: unable to set up cgroup root"
+            ),
             "start.resource_init"
         );
     }

@@ -255,7 +255,7 @@ fn start_failure_rule_id_follows_the_failed_step() {
             "ContainerRuntimeTimeoutError: Could not transition to running; timed out after waiting 1m: context deadline exceeded",
             "start.runtime",
         ),
-        ("InternalError: Fargate internal error", "start.other"),
+        ("InternalError: unexpected internal error", "start.other"),
     ];
     for (reason, rule) in cases {
         let event = event_with(json!({
