@@ -638,7 +638,7 @@ pub const REASONS: &[ReasonRow] = &[
         groups: &[&["task stopped during instance draining", "instance draining"]],
         cause: Some(Cause::HostLost),
         family: None,
-        meaning: "the instance under the task was drained (ECS Managed Instances drain at day 14)",
+        meaning: "the instance under the task was drained; ECS Managed Instances drain each instance at day 14",
         key_fact: "instance drained",
         advice: &[],
         confidence: 0.9,
@@ -744,6 +744,15 @@ pub fn stopped_reason_row(ctx: &Context<'_>) -> Option<&'static ReasonRow> {
 /// Whether the task's stoppedReason is a wording of `cause`.
 pub fn reason_says(ctx: &Context<'_>, cause: Cause) -> bool {
     stopped_reason_row(ctx).is_some_and(|r| r.cause == Some(cause))
+}
+
+/// The stoppedReason in quotes, with what the catalogue says it means.
+pub fn quoted_reason(ctx: &Context<'_>) -> String {
+    let reason = ctx.stopped_reason();
+    match stopped_reason_row(ctx) {
+        Some(r) => format!("\"{reason}\" — {} ({})", r.meaning, r.id),
+        None => format!("\"{reason}\""),
+    }
 }
 
 /// Reasons and stop codes this table does not know are quoted as ECS gave them, so a new

@@ -37,9 +37,9 @@ pub fn spot_interrupted(ctx: &Context<'_>) -> Option<Verdict> {
     .finding(Finding::supports(
         "stop",
         format!(
-            "stop code {}, reason \"{}\"",
+            "stop code {}, reason {}",
             ctx.stop_code().map_or("none", StopCode::as_str),
-            ctx.stopped_reason()
+            catalogue::quoted_reason(ctx)
         ),
     ))
     .recommend("Keep a base of on-demand capacity in the capacity-provider strategy (e.g. FARGATE base 1–2, FARGATE_SPOT weight for the rest) so interruptions never take the service to zero")
@@ -68,7 +68,7 @@ pub fn platform_maintenance(ctx: &Context<'_>) -> Option<Verdict> {
             "AWS retired the task for maintenance of the underlying infrastructure; the service scheduler starts a replacement.",
         )
         .key_fact("AWS maintenance")
-        .finding(Finding::supports("stopped reason", format!("\"{}\"", ctx.stopped_reason())))
+        .finding(Finding::supports("stopped reason", catalogue::quoted_reason(ctx)))
         .recommend("Run at least two tasks per service behind the load balancer, so a retirement never leaves it empty; Fargate sends the retirement notice days ahead in AWS Health")
         .recommend("Handle SIGTERM and drain within the stopTimeout so retirements are invisible to users"),
     )
@@ -116,7 +116,7 @@ pub fn host_lost(ctx: &Context<'_>) -> Option<Verdict> {
         format!("The task lost its host: {what}."),
     )
     .key_fact(key)
-    .finding(Finding::supports("stopped reason", format!("\"{}\"", ctx.stopped_reason())))
+    .finding(Finding::supports("stopped reason", catalogue::quoted_reason(ctx)))
     .relies_on(&[Source::Host])
     .recommend("Check the Auto Scaling group's activity history and EC2 events for why the instance went away (scale-in, Spot, health check, a person)")
     .recommend("Enable managed termination protection and managed draining on the capacity provider so instances drain before they terminate");

@@ -55,7 +55,7 @@ pub fn deployment(ctx: &Context<'_>) -> Option<Verdict> {
     .key_fact(key)
     .finding(Finding::supports(
         "stopped reason",
-        format!("\"{}\"", ctx.stopped_reason()),
+        catalogue::quoted_reason(ctx),
     ))
     .relies_on(&[Source::Service]);
 
