@@ -116,10 +116,29 @@ pub fn host_lost(ctx: &Context<'_>) -> Option<Verdict> {
         format!("The task lost its host: {what}."),
     )
     .key_fact(key)
-    .finding(Finding::supports("stopped reason", catalogue::quoted_reason(ctx)))
-    .relies_on(&[Source::Host])
-    .recommend("Check the Auto Scaling group's activity history and EC2 events for why the instance went away (scale-in, Spot, health check, a person)")
-    .recommend("Enable managed termination protection and managed draining on the capacity provider so instances drain before they terminate");
+    .relies_on(&[Source::Host]);
+    if !ctx.stopped_reason().trim().is_empty() {
+        v = v.finding(Finding::supports(
+            "stopped reason",
+            catalogue::quoted_reason(ctx),
+        ));
+    }
+    if let Some(code) = ctx.stop_code() {
+        let meaning = catalogue::stop_code_meaning(code).unwrap_or("not in the catalogue");
+        let text = format!("{}: {meaning}", code.as_str());
+        v = v.finding(if infra_health {
+            Finding::supports("stop code", text)
+        } else {
+            Finding::context("stop code", text)
+        });
+    }
+    if ctx.event.is_fargate() {
+        v = v.recommend("The Fargate capacity under the task was replaced: nothing in the task to fix; run at least two tasks per service across Availability Zones so one replacement never empties it, and handle SIGTERM within the stopTimeout");
+    } else {
+        v = v
+            .recommend("Check the Auto Scaling group's activity history and EC2 events for why the instance went away (scale-in, Spot, health check, a person)")
+            .recommend("Enable managed termination protection and managed draining on the capacity provider so instances drain before they terminate");
+    }
     if let Some(h) = host {
         v = v.finding(Finding::context(
             "container instance",
