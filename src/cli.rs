@@ -376,6 +376,12 @@ fn report_progress(evidence: &Evidence) {
         (Source::Metrics, evidence.metrics.is_some()),
         (Source::Logs, evidence.logs.is_some()),
         (Source::RecentStops, evidence.recent_stops.is_some()),
+        (Source::Scaling, evidence.scaling.is_some()),
+        (
+            Source::ScalingActivities,
+            evidence.scaling_activities.is_some(),
+        ),
+        (Source::Capacity, evidence.capacity.is_some()),
     ];
     for (source, got) in present {
         match evidence.missing.iter().find(|m| m.source == source) {

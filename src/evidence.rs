@@ -22,6 +22,12 @@ pub struct Evidence {
     pub logs: Option<Vec<ContainerLogTail>>,
     /// Other recently stopped tasks of the same service (or family, for standalone tasks).
     pub recent_stops: Option<Vec<RecentStop>>,
+    /// The service's Application Auto Scaling target and policies (services only).
+    pub scaling: Option<ScalingFacts>,
+    /// Recent Application Auto Scaling activities of the service, newest first.
+    pub scaling_activities: Option<Vec<ScalingActivityFacts>>,
+    /// The cluster's capacity providers (EC2 tasks only).
+    pub capacity: Option<CapacityFacts>,
     pub missing: Vec<MissingEvidence>,
 }
 
@@ -44,6 +50,9 @@ pub enum Source {
     Metrics,
     Logs,
     RecentStops,
+    Scaling,
+    ScalingActivities,
+    Capacity,
 }
 
 impl Source {
@@ -57,6 +66,9 @@ impl Source {
             Self::Metrics => "CloudWatch metrics",
             Self::Logs => "container logs",
             Self::RecentStops => "recent stops",
+            Self::Scaling => "service auto scaling",
+            Self::ScalingActivities => "scaling activities",
+            Self::Capacity => "cluster capacity providers",
         }
     }
 }
@@ -265,6 +277,105 @@ pub struct Metrics {
     /// EC2 host CPUCreditBalance (burstable instances only).
     pub host_cpu_credit_balance: Option<Series>,
     pub host_cpu_pct: Option<Series>,
+    /// ALB RequestCount (Sum per minute) of the service's target group.
+    pub alb_requests: Option<Series>,
+    /// ALB RequestCountPerTarget (Sum per minute).
+    pub alb_requests_per_target: Option<Series>,
+    /// The awslogs groups whose AWS/Logs metrics were read (`log_events`, `log_bytes`).
+    pub log_groups: Vec<String>,
+    /// AWS/Logs IncomingLogEvents (Sum per minute), over every stream of `log_groups`.
+    pub log_events: Option<Series>,
+    /// AWS/Logs IncomingBytes (Sum per minute).
+    pub log_bytes: Option<Series>,
+    /// AWS/ECS CPUReservation / MemoryReservation of the cluster (EC2), Maximum per minute.
+    pub cluster_cpu_reservation_pct: Option<Series>,
+    pub cluster_memory_reservation_pct: Option<Series>,
+}
+
+/// What Application Auto Scaling holds for the service. `target: None` means no scalable target
+/// is registered: the desired count is fixed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScalingFacts {
+    pub resource_id: String,
+    pub target: Option<ScalableTargetFacts>,
+    pub policies: Vec<ScalingPolicyFacts>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScalableTargetFacts {
+    pub min_capacity: i64,
+    pub max_capacity: i64,
+    pub scale_out_suspended: bool,
+    pub scale_in_suspended: bool,
+    pub scheduled_suspended: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScalingPolicyFacts {
+    pub name: String,
+    /// TargetTrackingScaling, StepScaling, PredictiveScaling.
+    pub policy_type: String,
+    /// Target tracking: the predefined metric (ECSServiceAverageCPUUtilization, …), or
+    /// "Namespace/MetricName" of a customized one.
+    pub metric: Option<String>,
+    pub target_value: Option<f64>,
+    pub scale_out_cooldown_s: Option<i64>,
+    pub disable_scale_in: Option<bool>,
+    /// CloudWatch alarms the policy is attached to (step scaling) or owns (target tracking).
+    pub alarms: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ScalingActivityFacts {
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    /// Successful, Failed, Unfulfilled, InProgress, Pending, Overridden.
+    pub status: String,
+    /// "Setting desired count to 4."
+    pub description: String,
+    pub cause: String,
+    pub status_message: Option<String>,
+    /// Activities that did not scale say why (AlreadyAtMaxCapacity …).
+    pub not_scaled: Vec<NotScaledFacts>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NotScaledFacts {
+    pub code: String,
+    pub max_capacity: Option<i64>,
+    pub min_capacity: Option<i64>,
+    pub current_capacity: Option<i64>,
+}
+
+/// The cluster's capacity providers and default strategy (DescribeClusters, DescribeCapacityProviders).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CapacityFacts {
+    pub cluster: String,
+    pub capacity_providers: Vec<String>,
+    /// "provider (weight W, base B)".
+    pub default_strategy: Vec<String>,
+    pub registered_instances: Option<i64>,
+    /// Container Insights setting of the cluster, when reported.
+    pub container_insights: Option<String>,
+    pub providers: Vec<CapacityProviderFacts>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CapacityProviderFacts {
+    pub name: String,
+    pub auto_scaling_group_arn: Option<String>,
+    /// ENABLED or DISABLED.
+    pub managed_scaling: Option<String>,
+    /// Target capacity %: the cluster's CPU/memory reservation managed scaling aims for.
+    pub target_capacity_pct: Option<i64>,
+    pub managed_termination_protection: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

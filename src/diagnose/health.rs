@@ -473,16 +473,7 @@ fn cpu_starved(
             "Move the service off {itype} (CPUCreditBalance hit {c:.1}) to a non-burstable family (m7g, c7g), or enable T unlimited mode on the launch template"
         ));
     }
-    if ctx.event.is_service_task() {
-        v = v.recommend(
-            "Scale out before saturation: target-tracking on ECSServiceAverageCPUUtilization at 60–70%, and alarm on the service's CPUUtilization Maximum, not the Average",
-        );
-        if !ctx.event.is_fargate() {
-            v = v.recommend(
-                "Enable capacity-provider managed scaling so new tasks get hosts instead of piling onto busy ones",
-            );
-        }
-    }
+    // Scaling advice comes from the service's own posture (scaling.rs).
     if let Some(rec) = grace_recommendation(ctx, grace, hc) {
         v = v.recommend(rec);
     } else if let Some(t) = hc.and_then(|h| h.timeout_seconds) {

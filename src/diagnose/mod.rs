@@ -15,6 +15,7 @@ mod infrastructure;
 mod memory;
 mod registry;
 mod repeats;
+mod scaling;
 mod scheduler;
 mod start;
 mod timeline;
@@ -32,6 +33,7 @@ pub use cpu::{CpuPressure, PressureLevel};
 pub use memory::{MemoryTrend, TrendKind};
 pub use registry::{CAUSES, CauseInfo};
 pub use repeats::classify_recent;
+pub use scaling::{LogVolume, Posture};
 
 /// Declares `Cause` and `Cause::ALL` from one list, so the registry's `CAUSES` (sized by
 /// `Cause::ALL.len()`) cannot compile without an entry for every variant.
@@ -189,7 +191,7 @@ impl Finding {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     pub at: DateTime<Utc>,
-    /// Where the entry comes from: `task`, `service`, `metrics`, `alb`, `logs`.
+    /// Where the entry comes from: `task`, `service`, `metrics`, `alb`, `logs`, `scaling`.
     pub source: String,
     pub text: String,
 }
@@ -222,6 +224,9 @@ pub struct Diagnosis {
     pub timeline: Vec<TimelineEntry>,
     /// Evidence sources that could not be read, with the reason.
     pub missing: Vec<String>,
+    /// Scaling posture and log volume behind the capacity findings (CPU-pressure verdicts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posture: Option<Posture>,
 }
 
 /// What a rule concludes before the shared steps (repeats, confidence, timeline) run.
@@ -311,6 +316,7 @@ pub fn diagnose(event: &TaskStateChange, evidence: &Evidence) -> Diagnosis {
     exit::add_container_context(&ctx, &mut verdict);
     exit::add_slow_shutdown_finding(&ctx, &mut verdict);
     cpu::add_allocation_context(&ctx, &mut verdict);
+    let posture = scaling::apply(&ctx, &mut verdict);
     let repeats = repeats::apply(&ctx, &mut verdict);
 
     let mut severity = default_severity(verdict.cause, service_task);
@@ -366,6 +372,7 @@ pub fn diagnose(event: &TaskStateChange, evidence: &Evidence) -> Diagnosis {
         recommendations: dedup(verdict.recommendations),
         timeline,
         missing,
+        posture,
     }
 }
 

@@ -55,6 +55,33 @@ pub fn build(ctx: &Context<'_>) -> Vec<TimelineEntry> {
         push(Some(e.at), "service", e.message.clone());
     }
 
+    // Scaling activities inside the window, with why they did not scale when they did not.
+    let window = ctx.kill_at.map(|k| {
+        (
+            k - chrono::Duration::minutes(30),
+            k + chrono::Duration::minutes(2),
+        )
+    });
+    for a in ctx.evidence.scaling_activities.iter().flatten() {
+        let Some(at) = a
+            .start
+            .filter(|t| window.is_some_and(|(from, to)| *t >= from && *t <= to))
+        else {
+            continue;
+        };
+        let not_scaled: Vec<&str> = a.not_scaled.iter().map(|r| r.code.as_str()).collect();
+        let why = if not_scaled.is_empty() {
+            String::new()
+        } else {
+            format!(" — not scaled: {}", not_scaled.join(", "))
+        };
+        push(
+            Some(at),
+            "scaling",
+            format!("{} ({}){why}", a.description, a.status),
+        );
+    }
+
     if let Some(m) = ctx.evidence.metrics.as_ref() {
         let cpu = m.task_cpu_pct.as_ref().or(m.service_cpu_max_pct.as_ref());
         if let Some(at) = cpu.and_then(|s| first_at_or_above(s, PINNED_PCT)) {

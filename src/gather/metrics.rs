@@ -8,6 +8,9 @@
 //! | service / family | ECS/ContainerInsights CpuUtilized ÷ CpuReserved | ClusterName + ServiceName, or + TaskDefinitionFamily | Average (fallback for the service Average) |
 //! | ALB | AWS/ApplicationELB TargetResponseTime, UnHealthyHostCount, HealthyHostCount, HTTPCode_Target_5XX_Count | TargetGroup, LoadBalancer | Average, Maximum, Minimum, Sum |
 //! | host | AWS/EC2 CPUCreditBalance (burstable only), CPUUtilization | InstanceId | Minimum, Average |
+//! | ALB traffic | AWS/ApplicationELB RequestCount, RequestCountPerTarget | TargetGroup, LoadBalancer | Sum |
+//! | log volume | AWS/Logs IncomingLogEvents, IncomingBytes | LogGroupName (each awslogs group, ≤ 5) | Sum |
+//! | cluster packing (EC2) | AWS/ECS CPUReservation, MemoryReservation | ClusterName | Maximum |
 
 use std::collections::HashMap;
 
@@ -23,6 +26,8 @@ use super::logs::PerfRecord;
 use super::{Clients, Settings, call};
 
 const PERIOD_S: i32 = 60;
+/// awslogs groups whose volume is read; a task with more is unusual, and each costs two queries.
+pub const MAX_LOG_GROUPS: usize = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Slot {
@@ -42,6 +47,12 @@ enum Slot {
     Alb5xx,
     HostCredits,
     HostCpu,
+    AlbRequests,
+    AlbRequestsPerTarget,
+    LogEvents,
+    LogBytes,
+    ClusterCpuReservation,
+    ClusterMemReservation,
 }
 
 struct Query {
@@ -202,6 +213,48 @@ fn queries(event: &TaskStateChange, evidence: &Evidence) -> Vec<Query> {
             dims(),
             "Sum",
         );
+        add(
+            Slot::AlbRequests,
+            "AWS/ApplicationELB",
+            "RequestCount",
+            dims(),
+            "Sum",
+        );
+        add(
+            Slot::AlbRequestsPerTarget,
+            "AWS/ApplicationELB",
+            "RequestCountPerTarget",
+            dims(),
+            "Sum",
+        );
+    }
+    for group in log_groups(evidence) {
+        let dims = || vec![("LogGroupName", group.clone())];
+        add(
+            Slot::LogEvents,
+            "AWS/Logs",
+            "IncomingLogEvents",
+            dims(),
+            "Sum",
+        );
+        add(Slot::LogBytes, "AWS/Logs", "IncomingBytes", dims(), "Sum");
+    }
+    if !event.is_fargate() {
+        let dims = || vec![("ClusterName", cluster.clone())];
+        add(
+            Slot::ClusterCpuReservation,
+            "AWS/ECS",
+            "CPUReservation",
+            dims(),
+            "Maximum",
+        );
+        add(
+            Slot::ClusterMemReservation,
+            "AWS/ECS",
+            "MemoryReservation",
+            dims(),
+            "Maximum",
+        );
     }
     if let Some(host) = evidence.host.as_ref()
         && let Some(id) = host.ec2_instance_id.clone()
@@ -225,6 +278,25 @@ fn queries(event: &TaskStateChange, evidence: &Evidence) -> Vec<Query> {
         );
     }
     q
+}
+
+/// The task definition's awslogs groups, each once, at most [`MAX_LOG_GROUPS`].
+pub fn log_groups(evidence: &Evidence) -> Vec<String> {
+    let mut groups: Vec<String> = Vec::new();
+    let containers = evidence
+        .task_definition
+        .iter()
+        .flat_map(|td| td.containers.iter());
+    for c in containers {
+        if let Some(log) = c.log.as_ref().filter(|l| l.driver == "awslogs")
+            && let Some(g) = log.group.as_ref().filter(|g| !g.is_empty())
+            && !groups.contains(g)
+            && groups.len() < MAX_LOG_GROUPS
+        {
+            groups.push(g.clone());
+        }
+    }
+    groups
 }
 
 /// "arn:…:targetgroup/web/abc" → "targetgroup/web/abc"; "arn:…:loadbalancer/app/x/y" → "app/x/y".
@@ -328,6 +400,21 @@ fn series(raw: &HashMap<Slot, Vec<Point>>, slot: Slot) -> Option<Series> {
         .map(|p| Series::new(p.clone()))
 }
 
+/// One series from several queries of the same slot (log groups), summed per timestamp.
+fn summed(raw: &HashMap<Slot, Vec<Point>>, slot: Slot) -> Option<Series> {
+    let points = raw.get(&slot).filter(|p| !p.is_empty())?;
+    let mut by_time: std::collections::BTreeMap<DateTime<Utc>, f64> = Default::default();
+    for p in points {
+        *by_time.entry(p.at).or_default() += p.value;
+    }
+    Some(Series::new(
+        by_time
+            .into_iter()
+            .map(|(at, value)| Point { at, value })
+            .collect(),
+    ))
+}
+
 /// `used ÷ reserved × 100`, joined on timestamps.
 fn ratio(used: Option<&Series>, reserved: Option<&Series>) -> Option<Series> {
     let (used, reserved) = (used?, reserved?);
@@ -385,6 +472,8 @@ fn assemble(raw: HashMap<Slot, Vec<Point>>, evidence: &Evidence) -> Metrics {
         series(&raw, Slot::GroupCpuUsed).as_ref(),
         series(&raw, Slot::GroupCpuReserved).as_ref(),
     );
+    let log_events = summed(&raw, Slot::LogEvents);
+    let log_bytes = summed(&raw, Slot::LogBytes);
     Metrics {
         task_cpu_pct: task_cpu,
         task_memory_pct: task_mem_pct,
@@ -399,6 +488,17 @@ fn assemble(raw: HashMap<Slot, Vec<Point>>, evidence: &Evidence) -> Metrics {
         alb_target_5xx: series(&raw, Slot::Alb5xx),
         host_cpu_credit_balance: series(&raw, Slot::HostCredits),
         host_cpu_pct: series(&raw, Slot::HostCpu),
+        alb_requests: series(&raw, Slot::AlbRequests),
+        alb_requests_per_target: series(&raw, Slot::AlbRequestsPerTarget),
+        log_groups: if log_events.is_some() || log_bytes.is_some() {
+            log_groups(evidence)
+        } else {
+            Vec::new()
+        },
+        log_events,
+        log_bytes,
+        cluster_cpu_reservation_pct: series(&raw, Slot::ClusterCpuReservation),
+        cluster_memory_reservation_pct: series(&raw, Slot::ClusterMemReservation),
     }
 }
 
@@ -449,5 +549,80 @@ pub fn fill_from_performance_log(
                     .collect(),
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::{ContainerDefinitionFacts, LogConfigFacts};
+
+    /// GetMetricData takes at most 500 queries per call.
+    const GET_METRIC_DATA_MAX_QUERIES: usize = 500;
+
+    fn seed() -> (TaskStateChange, Evidence) {
+        let event = match crate::event::parse_event(include_str!(
+            "../../events/cpu_starved_elb_kill_ec2_signup_day.json"
+        )) {
+            Ok(crate::event::Incoming::Stopped(e)) => *e,
+            other => panic!("not a stopped task: {other:?}"),
+        };
+        let evidence: Evidence = serde_json::from_str(include_str!(
+            "../../events/cpu_starved_elb_kill_ec2_signup_day.evidence.json"
+        ))
+        .expect("evidence fixture");
+        (event, evidence)
+    }
+
+    #[test]
+    fn the_seed_case_asks_for_log_traffic_and_reservation_series_in_the_one_call() {
+        let (event, evidence) = seed();
+        let q = queries(&event, &evidence);
+        let has =
+            |ns: &str, metric: &str| q.iter().any(|x| x.namespace == ns && x.metric == metric);
+        assert!(has("AWS/Logs", "IncomingLogEvents") && has("AWS/Logs", "IncomingBytes"));
+        assert!(has("AWS/ApplicationELB", "RequestCount"));
+        assert!(has("AWS/ECS", "CPUReservation") && has("AWS/ECS", "MemoryReservation"));
+        assert_eq!(q.len(), 21);
+    }
+
+    #[test]
+    fn log_groups_are_read_once_each_and_capped() {
+        let (event, mut evidence) = seed();
+        let td = evidence.task_definition.as_mut().expect("task definition");
+        td.containers = (0..40)
+            .map(|i| ContainerDefinitionFacts {
+                name: format!("c{i}"),
+                log: Some(LogConfigFacts {
+                    driver: "awslogs".to_owned(),
+                    group: Some(format!("/ecs/g{}", i % 20)),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .collect();
+        let groups = log_groups(&evidence);
+        assert_eq!(groups.len(), MAX_LOG_GROUPS);
+        assert!(queries(&event, &evidence).len() < GET_METRIC_DATA_MAX_QUERIES);
+    }
+
+    #[test]
+    fn log_events_of_several_groups_are_summed_per_minute() {
+        let at: DateTime<Utc> = "2026-10-01T12:00:00Z".parse().expect("time");
+        let mut raw = HashMap::new();
+        raw.insert(
+            Slot::LogEvents,
+            vec![
+                Point { at, value: 100.0 },
+                Point { at, value: 50.0 },
+                Point {
+                    at: at + Duration::minutes(1),
+                    value: 10.0,
+                },
+            ],
+        );
+        let s = summed(&raw, Slot::LogEvents).expect("series");
+        let values: Vec<f64> = s.points.iter().map(|p| p.value).collect();
+        assert_eq!(values, [150.0, 10.0]);
     }
 }

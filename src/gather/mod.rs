@@ -11,8 +11,13 @@
 //!   DescribeTasks(recent stops)                   → ListTasks
 //!   GetLogEvents per essential container          → DescribeTaskDefinition (awslogs group, prefix)
 //!   FilterLogEvents (Container Insights perf log) → (event only; runs here to share the round)
+//!   DescribeScalableTargets · DescribeScalingPolicies · DescribeScalingActivities (services)
+//!   · DescribeClusters (EC2)                      → (event only; kept out of round 1, which
+//!                                                   carries the archive claim)
 //! round 3:
-//!   GetMetricData, ONE call for every series      → target groups (ALB dimensions), host (EC2)
+//!   GetMetricData, ONE call for every series      → target groups (ALB dimensions), host (EC2),
+//!                                                   task definition (awslogs groups)
+//!   DescribeCapacityProviders                     → DescribeClusters (the cluster's providers)
 //! ```
 //!
 //! So the critical path is three dependent round trips: DescribeServices → DescribeTargetGroups →
@@ -23,6 +28,7 @@ mod ecs;
 mod elb;
 mod logs;
 mod metrics;
+mod scaling;
 pub mod scrub;
 
 use std::error::Error as StdError;
@@ -52,6 +58,7 @@ pub struct Clients {
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
 }
 
 impl Clients {
@@ -61,6 +68,7 @@ impl Clients {
             elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
+            autoscaling: aws_sdk_applicationautoscaling::Client::new(config),
         }
     }
 }
@@ -68,7 +76,7 @@ impl Clients {
 /// Which sources to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
-    /// Everything: ECS, ELB, CloudWatch metrics and logs.
+    /// Everything: ECS, ELB, CloudWatch metrics and logs, scaling posture.
     Full,
     /// ECS only (task definition, service, task, host): for stops the event already shows to be
     /// benign, where metrics and logs would change nothing but cost three more endpoints' TLS
@@ -196,18 +204,35 @@ pub async fn gather_rest(
                 .collect()
         })
         .unwrap_or_default();
-    let (tgs, recent, tails, perf) = tokio::join!(
+    let (tgs, recent, tails, perf, (scaling, activities, cluster)) = tokio::join!(
         elb::target_groups(clients, &tg_arns, settings),
         ecs::describe_recent_stops(clients, event, stopped_arns, settings),
         logs::tails(clients, event, evidence.task_definition.as_ref(), settings),
         logs::performance_records(clients, event, settings),
+        async {
+            tokio::join!(
+                scaling::service_scaling(clients, event, settings),
+                scaling::activities(clients, event, settings),
+                scaling::cluster(clients, event, settings),
+            )
+        },
     );
     evidence.target_groups = take(&mut evidence, Source::TargetHealth, tgs);
     evidence.recent_stops = take(&mut evidence, Source::RecentStops, recent);
     evidence.logs = take(&mut evidence, Source::Logs, tails);
+    evidence.scaling = take(&mut evidence, Source::Scaling, scaling);
+    evidence.scaling_activities = take(&mut evidence, Source::ScalingActivities, activities);
+    let cluster = take(&mut evidence, Source::Capacity, cluster);
 
     // Round 3.
-    let series = metrics::fetch(clients, event, &evidence, settings).await;
+    let (series, capacity) =
+        tokio::join!(metrics::fetch(clients, event, &evidence, settings), async {
+            match cluster {
+                Some(c) => scaling::providers(clients, c, settings).await.map(Some),
+                None => Ok(None),
+            }
+        },);
+    evidence.capacity = take(&mut evidence, Source::Capacity, capacity);
     match series {
         Ok(mut m) => {
             if let Ok(Some(records)) = perf {

@@ -1,5 +1,6 @@
 //! SVG charts for the HTML report: utilization as a share of the allocation with the limit line
-//! and the stop marked, ALB latency, unhealthy hosts. Rendered with plotters' SVG backend.
+//! and the stop marked (with the log rate on a second axis, on the same time axis), ALB latency,
+//! unhealthy hosts. Rendered with plotters' SVG backend.
 
 use chrono::{DateTime, Utc};
 use plotters::prelude::*;
@@ -21,6 +22,12 @@ fn minutes(at: DateTime<Utc>, stop: DateTime<Utc>) -> f64 {
     (at - stop).num_seconds() as f64 / 60.0
 }
 
+/// A line on the right-hand axis, in its own unit, over the same minutes.
+struct Secondary<'a> {
+    line: Line<'a>,
+    y_label: &'a str,
+}
+
 fn chart(
     title: &str,
     y_label: &str,
@@ -28,6 +35,7 @@ fn chart(
     stop: DateTime<Utc>,
     limit: Option<(f64, &str)>,
     y_floor_max: f64,
+    secondary: Option<&Secondary<'_>>,
 ) -> Option<String> {
     let points: Vec<(f64, f64)> = lines
         .iter()
@@ -58,6 +66,19 @@ fn chart(
         .fold(y_floor_max, f64::max)
         .max(limit.map_or(0.0, |l| l.0))
         * 1.1;
+    let y2_max = secondary
+        .and_then(|s| {
+            s.line
+                .series
+                .points
+                .iter()
+                .map(|p| p.value)
+                .filter(|v| v.is_finite())
+                .reduce(f64::max)
+        })
+        .unwrap_or(1.0)
+        .max(1.0)
+        * 1.1;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
@@ -67,8 +88,10 @@ fn chart(
             .margin(8)
             .x_label_area_size(28)
             .y_label_area_size(48)
+            .right_y_label_area_size(if secondary.is_some() { 56 } else { 0 })
             .build_cartesian_2d(x_min..x_max, 0.0..y_max)
-            .ok()?;
+            .ok()?
+            .set_secondary_coord(x_min..x_max, 0.0..y2_max);
         ctx.configure_mesh()
             .x_desc("minutes relative to the stop")
             .y_desc(y_label)
@@ -108,6 +131,25 @@ fn chart(
                 .label(line.label)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
         }
+        if let Some(sec) = secondary {
+            ctx.configure_secondary_axes()
+                .y_desc(sec.y_label)
+                .draw()
+                .ok()?;
+            let color = sec.line.color;
+            let data: Vec<(f64, f64)> = sec
+                .line
+                .series
+                .points
+                .iter()
+                .map(|p| (minutes(p.at, stop), p.value))
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .collect();
+            ctx.draw_secondary_series(LineSeries::new(data, color.stroke_width(1)))
+                .ok()?
+                .label(sec.line.label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
+        }
         ctx.configure_series_labels()
             .background_style(WHITE.mix(0.85))
             .border_style(RGBColor(200, 200, 200))
@@ -123,6 +165,7 @@ const BLUE_: RGBColor = RGBColor(31, 119, 180);
 const ORANGE_: RGBColor = RGBColor(255, 127, 14);
 const GREEN_: RGBColor = RGBColor(44, 160, 44);
 const PURPLE_: RGBColor = RGBColor(148, 103, 189);
+const GREY_: RGBColor = RGBColor(127, 127, 127);
 
 /// Every chart the metrics allow, as (title, SVG) pairs.
 pub fn render_all(
@@ -153,6 +196,14 @@ pub fn render_all(
             color: GREEN_,
         });
     }
+    let log_rate = metrics.log_events.as_ref().map(|s| Secondary {
+        line: Line {
+            label: "log events/min (right axis)",
+            series: s,
+            color: GREY_,
+        },
+        y_label: "log events/min",
+    });
     if let Some(svg) = chart(
         "CPU, % of the task's allocation",
         "% of allocation",
@@ -160,6 +211,7 @@ pub fn render_all(
         stop,
         Some((100.0, "allocation (100%)")),
         100.0,
+        log_rate.as_ref(),
     ) {
         out.push(("CPU".to_owned(), svg));
     }
@@ -192,6 +244,7 @@ pub fn render_all(
         stop,
         Some((100.0, "hard limit (100%)")),
         100.0,
+        None,
     ) {
         out.push(("Memory".to_owned(), svg));
     }
@@ -209,6 +262,7 @@ pub fn render_all(
             stop,
             limit,
             0.5,
+            None,
         ) {
             out.push(("ALB latency".to_owned(), svg));
         }
@@ -219,7 +273,15 @@ pub fn render_all(
             series: s,
             color: RED,
         }];
-        if let Some(svg) = chart("ALB unhealthy targets", "targets", &lines, stop, None, 1.0) {
+        if let Some(svg) = chart(
+            "ALB unhealthy targets",
+            "targets",
+            &lines,
+            stop,
+            None,
+            1.0,
+            None,
+        ) {
             out.push(("ALB unhealthy targets".to_owned(), svg));
         }
     }
@@ -236,6 +298,7 @@ pub fn render_all(
             stop,
             None,
             1.0,
+            None,
         ) {
             out.push(("Host CPU credits".to_owned(), svg));
         }

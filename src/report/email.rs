@@ -155,6 +155,18 @@ pub fn render_email(
         let _ = writeln!(s, "{}. {r}", i + 1);
     }
 
+    let posture = diagnosis
+        .posture
+        .as_ref()
+        .map(|p| p.rows())
+        .unwrap_or_default();
+    if !posture.is_empty() {
+        section(&mut s, "SCALING AND LOG VOLUME");
+        for (label, value) in &posture {
+            let _ = writeln!(s, "{label}: {value}");
+        }
+    }
+
     if !diagnosis.timeline.is_empty() {
         section(&mut s, "TIMELINE (UTC)");
         for e in &diagnosis.timeline {

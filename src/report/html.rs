@@ -95,6 +95,14 @@ pub fn render_html(
             context! { container => &t.container, lines => lines }
         })
         .collect();
+    let scaling: Vec<Value> = diagnosis
+        .posture
+        .as_ref()
+        .map(|p| p.rows())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(label, value)| context! { label => label, value => value })
+        .collect();
     let tmpl = env.get_template("report.html")?;
     Ok(tmpl.render(context! {
         subject => super::render_subject(event, diagnosis),
@@ -113,6 +121,7 @@ pub fn render_html(
         repeats => diagnosis.repeats,
         recommendations => &diagnosis.recommendations,
         findings => findings,
+        scaling => scaling,
         charts => charts,
         timeline => timeline,
         logs => logs,

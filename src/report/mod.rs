@@ -90,6 +90,7 @@ mod tests {
             recommendations: vec![],
             timeline: vec![],
             missing: vec![],
+            posture: None,
         }
     }
 

@@ -13,7 +13,7 @@ use aws_config::retry::RetryConfig;
 use aws_smithy_mocks::{Rule, RuleMode, mock};
 use aws_smithy_types::error::ErrorMetadata;
 use ecs_autopsy::evidence::{Evidence, Source};
-use ecs_autopsy::gather::{Clients, Settings, gather};
+use ecs_autopsy::gather::{Clients, Scope, Settings, gather};
 use ecs_autopsy::{Cause, diagnose};
 
 use crate::sandbox::sandbox;
@@ -72,6 +72,13 @@ async fn clients_with(service: &str, rule: &Rule) -> Clients {
                     .build(),
             )
         }
+        "autoscaling" => {
+            c.autoscaling = aws_sdk_applicationautoscaling::Client::from_conf(
+                aws_sdk_applicationautoscaling::config::Builder::from(&conf)
+                    .interceptor(interceptor(rule))
+                    .build(),
+            )
+        }
         other => panic!("unknown service {other}"),
     }
     c
@@ -101,6 +108,9 @@ fn present(e: &Evidence, source: Source) -> bool {
         Source::Metrics => e.metrics.is_some(),
         Source::Logs => e.logs.is_some(),
         Source::RecentStops => e.recent_stops.is_some(),
+        Source::Scaling => e.scaling.is_some(),
+        Source::ScalingActivities => e.scaling_activities.is_some(),
+        Source::Capacity => e.capacity.is_some(),
     }
 }
 
@@ -165,6 +175,16 @@ faults! {
         aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataError::generic;
     logs: "logs", Source::Logs, aws_sdk_cloudwatchlogs::Client::get_log_events,
         aws_sdk_cloudwatchlogs::operation::get_log_events::GetLogEventsError::generic;
+    scalable_targets: "autoscaling", Source::Scaling, aws_sdk_applicationautoscaling::Client::describe_scalable_targets,
+        aws_sdk_applicationautoscaling::operation::describe_scalable_targets::DescribeScalableTargetsError::generic;
+    scaling_policies: "autoscaling", Source::Scaling, aws_sdk_applicationautoscaling::Client::describe_scaling_policies,
+        aws_sdk_applicationautoscaling::operation::describe_scaling_policies::DescribeScalingPoliciesError::generic;
+    scaling_activities: "autoscaling", Source::ScalingActivities, aws_sdk_applicationautoscaling::Client::describe_scaling_activities,
+        aws_sdk_applicationautoscaling::operation::describe_scaling_activities::DescribeScalingActivitiesError::generic;
+    clusters: "ecs", Source::Capacity, aws_sdk_ecs::Client::describe_clusters,
+        aws_sdk_ecs::operation::describe_clusters::DescribeClustersError::generic;
+    capacity_providers: "ecs", Source::Capacity, aws_sdk_ecs::Client::describe_capacity_providers,
+        aws_sdk_ecs::operation::describe_capacity_providers::DescribeCapacityProvidersError::generic;
 }
 
 /// An endpoint that accepts connections and never answers.
@@ -193,6 +213,7 @@ async fn clients_with_hanging(service: &str) -> Clients {
         "elb" => c.elb = aws_sdk_elasticloadbalancingv2::Client::new(&hang),
         "cloudwatch" => c.cloudwatch = aws_sdk_cloudwatch::Client::new(&hang),
         "logs" => c.logs = aws_sdk_cloudwatchlogs::Client::new(&hang),
+        "autoscaling" => c.autoscaling = aws_sdk_applicationautoscaling::Client::new(&hang),
         other => panic!("unknown service {other}"),
     }
     c
@@ -216,10 +237,74 @@ macro_rules! timeouts {
 }
 
 timeouts! {
-    hanging_ecs_still_gives_a_diagnosis: "ecs" => [Source::TaskDefinition, Source::Service, Source::Task, Source::Host, Source::RecentStops];
+    hanging_ecs_still_gives_a_diagnosis: "ecs" => [Source::TaskDefinition, Source::Service, Source::Task, Source::Host, Source::RecentStops, Source::Capacity];
     hanging_elb_still_gives_a_diagnosis: "elb" => [Source::TargetHealth];
     hanging_cloudwatch_still_gives_a_diagnosis: "cloudwatch" => [Source::Metrics];
     hanging_logs_still_gives_a_diagnosis: "logs" => [Source::Logs];
+    hanging_autoscaling_still_gives_a_diagnosis: "autoscaling" => [Source::Scaling, Source::ScalingActivities];
+}
+
+#[tokio::test]
+async fn denied_scaling_falls_back_to_general_advice_that_says_so() {
+    // Arrange: Application Auto Scaling refuses every call.
+    let rule = mock!(aws_sdk_applicationautoscaling::Client::describe_scalable_targets)
+        .sequence()
+        .error(|| {
+            aws_sdk_applicationautoscaling::operation::describe_scalable_targets::DescribeScalableTargetsError::generic(meta("AccessDeniedException"))
+        })
+        .times(50)
+        .build();
+    let clients = clients_with("autoscaling", &rule).await;
+
+    // Act
+    let (e, d) = run(&clients, Duration::from_secs(20)).await;
+
+    // Assert: still CPU-starved, the canned advice names what could not be read, and no
+    // scaling number is printed.
+    assert!(e.scaling.is_none());
+    assert_eq!(d.cause, Cause::CpuStarved);
+    let general = d
+        .recommendations
+        .iter()
+        .find(|r| r.starts_with("Scale out before saturation"))
+        .expect("general scaling advice");
+    assert!(
+        general.contains("could not be read (DescribeScalableTargets"),
+        "{general}"
+    );
+    assert!(
+        !d.findings
+            .iter()
+            .any(|f| f.signal == "service auto scaling")
+    );
+    assert_eq!(d.posture.as_ref().map(|p| p.scaling_read), Some(false));
+}
+
+#[tokio::test]
+async fn benign_scope_makes_no_scaling_or_capacity_call() {
+    // Arrange: every client but ECS points at an endpoint that never answers, so any call made
+    // would end as a timed-out `missing` entry.
+    let conf = config().await;
+    let hang = conf
+        .clone()
+        .into_builder()
+        .endpoint_url(black_hole())
+        .build();
+    let mut clients = Clients::new(&conf);
+    clients.autoscaling = aws_sdk_applicationautoscaling::Client::new(&hang);
+    clients.cloudwatch = aws_sdk_cloudwatch::Client::new(&hang);
+    clients.logs = aws_sdk_cloudwatchlogs::Client::new(&hang);
+    clients.elb = aws_sdk_elasticloadbalancingv2::Client::new(&hang);
+    let event = sandbox().event("seed");
+    let settings = Settings::new(30, Duration::from_secs(2)).with_scope(Scope::EcsOnly);
+
+    // Act
+    let e = gather(&clients, &event, &settings).await;
+
+    // Assert
+    assert!(e.missing.is_empty(), "{:?}", e.missing);
+    assert!(e.task_definition.is_some());
+    assert!(e.scaling.is_none() && e.scaling_activities.is_none() && e.capacity.is_none());
 }
 
 #[tokio::test]

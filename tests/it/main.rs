@@ -16,3 +16,4 @@ mod reporting;
 mod rules;
 mod samples;
 mod sandbox;
+mod scaling;

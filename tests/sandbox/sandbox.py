@@ -5,8 +5,10 @@ Each scenario is one sample of events/ (the event and its evidence) planted into
 cluster, task definition (with planted environment values and secrets that must never come
 back), EC2 host or Fargate networking, load balancer and target group, service, the stopped
 task with its stop code and exit codes, earlier stops, service events, CloudWatch metrics and
-container logs. Fields the API cannot set (service events, stop codes, exit codes, timestamps)
-are set through moto's backends, which live in this process.
+container logs, the service's Application Auto Scaling target and policies, the cluster's
+capacity providers. Fields the API cannot set (service events, stop codes, exit codes, timestamps)
+are set through moto's backends, which live in this process; moto has no
+DescribeScalingActivities, so the planted activities are served by a small handler added here.
 
 Prints `READY {"endpoint": ..., "events": {scenario: path}}` once seeded, then serves until its
 standard input closes (the test process ended) or it is interrupted.
@@ -45,7 +47,12 @@ SCENARIOS = {
     "crash-loop": "app_crashed_exit_1_crash_loop",
     "http-502": "elb_health_check_failed_502_resources_idle",
     "spot": "spot_interrupted_fargate_spot",
+    "at-max": "cpu_starved_at_max_capacity_fargate",
+    "no-scaling": "cpu_starved_no_scaling_no_log_metrics",
 }
+
+# Scaling activities by resource id, served by the DescribeScalingActivities handler.
+ACTIVITIES = {}
 
 
 def parse_time(s):
@@ -81,6 +88,7 @@ class Seeder:
         self.elb = boto3.client("elbv2", **kw)
         self.cw = boto3.client("cloudwatch", **kw)
         self.logs = boto3.client("logs", **kw)
+        self.aas = boto3.client("application-autoscaling", **kw)
         from moto.ecs.models import ecs_backends
 
         self.backend = ecs_backends[ACCOUNT][REGION]
@@ -314,7 +322,11 @@ class Seeder:
                 for i, e in enumerate(reversed(facts_service["events"]))
             ]
 
-        self.plant_metrics(evidence.get("metrics") or {}, cluster, service_name, family, task_id, td_kw, instance_id, tg_arn)
+        if service_name:
+            self.plant_scaling(evidence, cluster, service_name)
+        if ec2_launch:
+            self.plant_capacity(evidence.get("capacity"), cluster)
+        self.plant_metrics(evidence.get("metrics") or {}, cluster, service_name, family, task_id, td_kw, instance_id, tg_arn, log_group)
         self.plant_logs(evidence.get("logs") or [], log_group, task_id)
 
         d["taskArn"] = task_arn
@@ -329,7 +341,84 @@ class Seeder:
         path.write_text(json.dumps(ev, indent=2))
         return str(path)
 
-    def plant_metrics(self, m, cluster, service, family, task_id, td_kw, instance_id, tg_arn):
+    def plant_scaling(self, evidence, cluster, service):
+        """The scalable target and its policies, as the sample's `scaling` says; nothing when the
+        sample has no scalable target."""
+        rid = f"service/{cluster}/{service}"
+        dim = "ecs:service:DesiredCount"
+        target = (evidence.get("scaling") or {}).get("target")
+        if target:
+            self.aas.register_scalable_target(
+                ServiceNamespace="ecs",
+                ResourceId=rid,
+                ScalableDimension=dim,
+                MinCapacity=target["min_capacity"],
+                MaxCapacity=target["max_capacity"],
+                SuspendedState={
+                    "DynamicScalingInSuspended": target.get("scale_in_suspended", False),
+                    "DynamicScalingOutSuspended": target.get("scale_out_suspended", False),
+                    "ScheduledScalingSuspended": target.get("scheduled_suspended", False),
+                },
+            )
+            for p in evidence["scaling"].get("policies", []):
+                conf = {"TargetValue": p["target_value"], "PredefinedMetricSpecification": {"PredefinedMetricType": p["metric"]}}
+                if p.get("scale_out_cooldown_s") is not None:
+                    conf["ScaleOutCooldown"] = p["scale_out_cooldown_s"]
+                self.aas.put_scaling_policy(
+                    PolicyName=p["name"],
+                    ServiceNamespace="ecs",
+                    ResourceId=rid,
+                    ScalableDimension=dim,
+                    PolicyType=p["policy_type"],
+                    TargetTrackingScalingPolicyConfiguration=conf,
+                )
+        ACTIVITIES[rid] = [
+            {
+                "ActivityId": f"{rid}-{i}",
+                "ServiceNamespace": "ecs",
+                "ResourceId": rid,
+                "ScalableDimension": dim,
+                "Description": a["description"],
+                "Cause": a["cause"].replace("service/prod/", f"service/{cluster}/"),
+                "StartTime": parse_time(a["start"]).timestamp(),
+                **({"EndTime": parse_time(a["end"]).timestamp()} if a.get("end") else {}),
+                "StatusCode": a["status"],
+                **({"StatusMessage": a["status_message"]} if a.get("status_message") else {}),
+                "NotScaledReasons": [
+                    {"Code": r["code"], **{k: r[s] for k, s in (("MaxCapacity", "max_capacity"), ("MinCapacity", "min_capacity"), ("CurrentCapacity", "current_capacity")) if r.get(s) is not None}}
+                    for r in a.get("not_scaled", [])
+                ],
+            }
+            for i, a in enumerate(evidence.get("scaling_activities") or [])
+        ]
+
+    def plant_capacity(self, facts, cluster):
+        """Capacity providers named after the scenario (they are account-wide in ECS)."""
+        if not facts:
+            return
+        names = []
+        for p in facts.get("providers", []):
+            name = f"{cluster}-{p['name']}"
+            managed = {"status": p.get("managed_scaling") or "DISABLED"}
+            if p.get("target_capacity_pct"):
+                managed["targetCapacity"] = p["target_capacity_pct"]
+            self.ecs.create_capacity_provider(
+                name=name,
+                autoScalingGroupProvider={
+                    "autoScalingGroupArn": p["auto_scaling_group_arn"],
+                    "managedScaling": managed,
+                    "managedTerminationProtection": p.get("managed_termination_protection") or "DISABLED",
+                },
+            )
+            names.append(name)
+        if names:
+            self.ecs.put_cluster_capacity_providers(
+                cluster=cluster,
+                capacityProviders=names,
+                defaultCapacityProviderStrategy=[{"capacityProvider": n, "weight": 1, "base": 0} for n in names],
+            )
+
+    def plant_metrics(self, m, cluster, service, family, task_id, td_kw, instance_id, tg_arn, log_group):
         cpu_units = float(td_kw.get("cpu") or 1024)
         limit = float(td_kw.get("memory") or sum(c.get("memory", 0) for c in td_kw["containerDefinitions"]) or 512)
         task_dims = [("ClusterName", cluster), ("TaskDefinitionFamily", family), ("TaskId", task_id)]
@@ -365,9 +454,17 @@ class Seeder:
                 ("alb_unhealthy_hosts", "UnHealthyHostCount"),
                 ("alb_healthy_hosts", "HealthyHostCount"),
                 ("alb_target_5xx", "HTTPCode_Target_5XX_Count"),
+                ("alb_requests", "RequestCount"),
+                ("alb_requests_per_target", "RequestCountPerTarget"),
             ):
                 if m.get(key):
                     self.put_metrics("AWS/ApplicationELB", metric, dims, m[key]["points"])
+        for key, metric, unit in (("log_events", "IncomingLogEvents", "None"), ("log_bytes", "IncomingBytes", "Bytes")):
+            if m.get(key):
+                self.put_metrics("AWS/Logs", metric, [("LogGroupName", log_group)], m[key]["points"], unit)
+        for key, metric in (("cluster_cpu_reservation_pct", "CPUReservation"), ("cluster_memory_reservation_pct", "MemoryReservation")):
+            if m.get(key):
+                self.put_metrics("AWS/ECS", metric, [("ClusterName", cluster)], m[key]["points"], "Percent")
         if instance_id:
             for key, metric in (("host_cpu_credit_balance", "CPUCreditBalance"), ("host_cpu_pct", "CPUUtilization")):
                 if m.get(key):
@@ -401,6 +498,18 @@ def patch_moto():
     import cbor_bridge
 
     cbor_bridge.install()
+
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+
+    def describe_scaling_activities(self):
+        params = json.loads(self.body or "{}")
+        acts = ACTIVITIES.get(params.get("ResourceId"), [])
+        acts = sorted(acts, key=lambda a: a["StartTime"], reverse=True)[: int(params.get("MaxResults") or 50)]
+        if not params.get("IncludeNotScaledActivities"):
+            acts = [dict(a, NotScaledReasons=[]) for a in acts]
+        return json.dumps({"ScalingActivities": acts})
+
+    ApplicationAutoScalingResponse.describe_scaling_activities = describe_scaling_activities
 
     if not hasattr(NetworkInterface, "private_dns_name"):
         NetworkInterface.private_dns_name = property(
