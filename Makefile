@@ -38,7 +38,7 @@ demo: $(SANDBOX_READY)
 ## explain-samples: every sample event explained offline, with its evidence where it has some.
 explain-samples:
 	$(CARGO) build --bin ecs-autopsy
-	@for f in $(sort $(filter-out %.evidence.json,$(wildcard events/*.json))); do \
+	@for f in $(sort $(filter-out %.evidence.json %.expected.json,$(wildcard events/*.json))); do \
 	  ev="$${f%.json}.evidence.json"; \
 	  echo; echo "== $$f"; \
 	  if [ -f "$$ev" ]; then args=(--evidence "$$ev"); else args=(); fi; \

@@ -4,6 +4,7 @@
 
 use crate::evidence::{Source, TargetGroupFacts, TargetGroupHealthCheck};
 
+use super::catalogue;
 use super::context::{Context, cpu_units, duration_text};
 use super::cpu::PressureLevel;
 use super::{Cause, Finding, Verdict};
@@ -125,7 +126,7 @@ fn describe_check(hc: &TargetGroupHealthCheck) -> String {
 }
 
 pub fn elb_health_check(ctx: &Context<'_>) -> Option<Verdict> {
-    if !ctx.reason_has("failed elb health checks") && !ctx.reason_has("failed alb health checks") {
+    if !catalogue::reason_says(ctx, Cause::ElbHealthCheckFailed) {
         return None;
     }
     let signals = check_signals(ctx);
@@ -288,7 +289,7 @@ pub fn elb_health_check(ctx: &Context<'_>) -> Option<Verdict> {
 }
 
 pub fn container_health_check(ctx: &Context<'_>) -> Option<Verdict> {
-    if !ctx.reason_has("failed container health checks") {
+    if !catalogue::reason_says(ctx, Cause::ContainerHealthCheckFailed) {
         return None;
     }
     let signals = CheckSignals::default();

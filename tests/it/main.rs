@@ -2,6 +2,7 @@
 
 mod support;
 
+mod attribution;
 mod browser;
 mod chat;
 mod cli;
