@@ -38,7 +38,7 @@ demo: $(SANDBOX_READY)
 ## explain-samples: every sample event explained offline, with its evidence where it has some.
 explain-samples:
 	$(CARGO) build --bin ecs-autopsy
-	@for f in $(sort $(filter-out %.evidence.json,$(wildcard events/*.json))); do \
+	@for f in $(sort $(filter-out %.evidence.json %.expected.json,$(wildcard events/*.json))); do \
 	  ev="$${f%.json}.evidence.json"; \
 	  echo; echo "== $$f"; \
 	  if [ -f "$$ev" ]; then args=(--evidence "$$ev"); else args=(); fi; \
@@ -64,11 +64,16 @@ fuzz:
 	cd fuzz && $(CARGO) +nightly fuzz run parse_event target/corpus/parse_event corpus/parse_event -- -max_total_time=$(FUZZ_SECONDS)
 	cd fuzz && $(CARGO) +nightly fuzz run diagnose_render target/corpus/diagnose_render corpus/diagnose_render -- -max_total_time=$(FUZZ_SECONDS)
 
-## template-lint: cfn-lint, `sam validate --lint` and checkov, each from its own venv.
+## template-lint: cfn-lint, `sam validate --lint` and checkov, each from its own venv, on the
+## central template and the member-account one.
+TEMPLATES := template.yaml member-account.yaml
 template-lint: $(LINT_READY) $(SAM_READY)
-	.venv-lint/bin/cfn-lint template.yaml
-	AWS_DEFAULT_REGION=eu-west-1 .venv-sam/bin/sam validate --lint -t template.yaml
-	.venv-lint/bin/checkov -f template.yaml --framework cloudformation --skip-download --quiet --compact
+	@for t in $(TEMPLATES); do \
+	  echo "==> $$t"; \
+	  .venv-lint/bin/cfn-lint $$t; \
+	  AWS_DEFAULT_REGION=eu-west-1 .venv-sam/bin/sam validate --lint -t $$t; \
+	  .venv-lint/bin/checkov -f $$t --framework cloudformation --skip-download --quiet --compact; \
+	done
 
 ## artifact: the deployable bootstrap for provided.al2023 on arm64 (cargo-lambda + zig).
 artifact: $(LAMBDA_READY)

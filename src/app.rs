@@ -1,5 +1,7 @@
 //! One incident from payload to archive: parse → filter → claim while gathering → diagnose →
-//! archive and notify (the round structure is in BENCHMARKS.md). Every SDK client is built once from one `SdkConfig` and reused across invocations.
+//! archive and notify (the round structure is in BENCHMARKS.md). Every SDK client is built once
+//! from one `SdkConfig` and reused across invocations; those for other accounts and regions on
+//! first use (`gather::accounts`). S3 and SNS are always the function's own.
 
 use std::time::Duration;
 
@@ -11,7 +13,8 @@ use crate::diagnose::diagnose;
 use crate::error::EventError;
 use crate::event::{self, Incoming};
 use crate::evidence::Evidence;
-use crate::gather::{Clients, Scope, Settings, gather_ecs, gather_rest};
+use crate::gather::accounts::{AccountClients, Scoped};
+use crate::gather::{Clients, Scope, Settings};
 use crate::report::archive::{Archive, ArchiveError, Claim, Outcome};
 use crate::report::{Record, render_html};
 
@@ -19,7 +22,10 @@ use crate::report::{Record, render_html};
 pub const REPORT_RESERVE: Duration = Duration::from_secs(8);
 
 pub struct App {
+    /// The function's own account and region.
     pub clients: Clients,
+    /// Every other account and region (org-wide).
+    pub accounts: AccountClients,
     pub sns: aws_sdk_sns::Client,
     pub archive: Archive,
     pub config: Config,
@@ -55,10 +61,16 @@ impl App {
     pub fn new(sdk: &SdkConfig, config: Config) -> Self {
         Self {
             clients: Clients::new(sdk),
+            accounts: AccountClients::new(sdk, &config),
             sns: aws_sdk_sns::Client::new(sdk),
             archive: Archive::new(s3_client(sdk), &config),
             config,
         }
+    }
+
+    /// The gathering clients for the event's account and region.
+    pub async fn clients_for(&self, event: &event::TaskStateChange) -> Scoped {
+        self.accounts.for_event(&self.clients, event).await
     }
 
     fn html(
@@ -108,6 +120,7 @@ impl App {
         // Round 1: the claim (which is also the duplicate check), ECS's describes and the storm
         // state all need only the event, so they share one round trip.
         let placeholder = Record::placeholder(&event, &first_look, now);
+        let scoped = self.clients_for(&event).await;
         let storm_read = async {
             if quiet {
                 None
@@ -117,7 +130,7 @@ impl App {
         };
         let (claim, first, storm) = tokio::join!(
             self.archive.claim(&keys, &placeholder, now),
-            gather_ecs(&self.clients, &event, &settings),
+            scoped.gather_ecs(&event, &settings),
             storm_read,
         );
         // A failed storm read is tried again when it is needed.
@@ -137,7 +150,7 @@ impl App {
                 (etag, *stored, html)
             }
             Claim::Owned { etag } | Claim::TakenOver { etag, stored: None } => {
-                let evidence = gather_rest(&self.clients, &event, &settings, first).await;
+                let evidence = scoped.gather_rest(&event, &settings, first).await;
                 let diagnosis = diagnose(&event, &evidence);
                 tracing::info!(
                     %task_arn,

@@ -12,6 +12,40 @@ pub struct Config {
     pub notify_benign: bool,
     pub lookback_minutes: u32,
     pub storm_window_minutes: u32,
+    /// The function's own account and partition, read from `INCIDENT_TOPIC_ARN` (the topic lives
+    /// beside the function), so knowing them costs no call.
+    pub home_account: String,
+    pub partition: String,
+    /// Org-wide: the role assumed in an event's account when it is not the function's own.
+    pub member_role: Option<MemberRole>,
+}
+
+/// `MEMBER_ROLE_NAME` and `MEMBER_EXTERNAL_ID`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberRole {
+    pub name: String,
+    pub external_id: Option<String>,
+}
+
+impl MemberRole {
+    /// `arn:<partition>:iam::<account>:role/<MEMBER_ROLE_NAME>`.
+    pub fn arn(&self, partition: &str, account: &str) -> String {
+        format!("arn:{partition}:iam::{account}:role/{}", self.name)
+    }
+}
+
+/// IAM role names: 1-64 characters of letters, digits and `+=,.@_-`.
+fn valid_role_name(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+}
+
+/// STS `ExternalId`: 2-1224 characters of letters, digits and `+=,.@:/-` (and `_`).
+fn valid_external_id(s: &str) -> bool {
+    (2..=1224).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c))
 }
 
 #[derive(Debug, Error, PartialEq)]
@@ -40,7 +74,9 @@ impl Config {
         };
         let topic_arn =
             get("INCIDENT_TOPIC_ARN").ok_or(ConfigError::Missing("INCIDENT_TOPIC_ARN"))?;
-        if !topic_arn.starts_with("arn:") || topic_arn.split(':').count() < 6 {
+        let arn_parts: Vec<&str> = topic_arn.split(':').collect();
+        let account_ok = arn_parts.get(4).is_some_and(|a| !a.is_empty());
+        if !topic_arn.starts_with("arn:") || arn_parts.len() < 6 || !account_ok {
             return Err(ConfigError::Invalid {
                 var: "INCIDENT_TOPIC_ARN",
                 value: topic_arn,
@@ -102,7 +138,31 @@ impl Config {
                 },
             }
         };
+        let member_role = match (get("MEMBER_ROLE_NAME"), get("MEMBER_EXTERNAL_ID")) {
+            (None, None) => None,
+            (None, Some(_)) => return Err(ConfigError::Missing("MEMBER_ROLE_NAME")),
+            (Some(name), _) if !valid_role_name(&name) => {
+                return Err(ConfigError::Invalid {
+                    var: "MEMBER_ROLE_NAME",
+                    value: name,
+                    expected: "an IAM role name (1-64 letters, digits or +=,.@_-)",
+                });
+            }
+            (Some(_), Some(id)) if !valid_external_id(&id) => {
+                return Err(ConfigError::Invalid {
+                    var: "MEMBER_EXTERNAL_ID",
+                    value: id,
+                    expected: "an STS external id (2-1224 letters, digits or +=,.@:/-_)",
+                });
+            }
+            (Some(name), external_id) => Some(MemberRole { name, external_id }),
+        };
+        let home_account = arn_parts[4].to_owned();
+        let partition = arn_parts[1].to_owned();
         Ok(Self {
+            home_account,
+            partition,
+            member_role,
             topic_arn,
             bucket,
             prefix,
@@ -156,6 +216,48 @@ mod tests {
         assert!(e.to_string().contains("INCIDENT_BUCKET"));
         let e = from(&[("INCIDENT_TOPIC_ARN", "incidents"), OK[1]]).expect_err("invalid");
         assert!(e.to_string().contains("INCIDENT_TOPIC_ARN"));
+    }
+
+    #[test]
+    fn member_role_is_optional_validated_and_named_in_errors() {
+        let single = from(&OK).expect("valid");
+        assert_eq!(single.member_role, None);
+        assert_eq!(single.home_account, "123456789012");
+
+        let org = from(&[
+            OK[0],
+            OK[1],
+            ("MEMBER_ROLE_NAME", "ecs-autopsy-read"),
+            ("MEMBER_EXTERNAL_ID", "acme-ecs-autopsy"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            org.member_role
+                .as_ref()
+                .map(|r| r.arn(&org.partition, "210987654321"))
+                .as_deref(),
+            Some("arn:aws:iam::210987654321:role/ecs-autopsy-read")
+        );
+        assert_eq!(
+            org.member_role.and_then(|r| r.external_id).as_deref(),
+            Some("acme-ecs-autopsy")
+        );
+
+        let e = from(&[OK[0], OK[1], ("MEMBER_ROLE_NAME", "a/b")]).expect_err("invalid");
+        assert!(
+            e.to_string()
+                .starts_with("MEMBER_ROLE_NAME=\"a/b\" is invalid")
+        );
+        let e = from(&[
+            OK[0],
+            OK[1],
+            ("MEMBER_ROLE_NAME", "r"),
+            ("MEMBER_EXTERNAL_ID", "x"),
+        ])
+        .expect_err("too short");
+        assert!(e.to_string().contains("MEMBER_EXTERNAL_ID"));
+        let e = from(&[OK[0], OK[1], ("MEMBER_EXTERNAL_ID", "abc")]).expect_err("no role");
+        assert_eq!(e, ConfigError::Missing("MEMBER_ROLE_NAME"));
     }
 
     #[test]

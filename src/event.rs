@@ -282,6 +282,10 @@ pub struct Container {
     #[serde(deserialize_with = "lenient_u32")]
     pub memory_reservation: Option<u32>,
     pub health_status: Option<String>,
+    /// How often the container's restart policy restarted it inside this task. The agent tracks
+    /// it as `restartCount`; restarts produce no STOPPED event, so a later stop is where it shows.
+    #[serde(alias = "RestartCount", skip_serializing_if = "Option::is_none")]
+    pub restart_count: Option<u32>,
     pub network_bindings: Vec<NetworkBinding>,
     pub network_interfaces: Vec<NetworkInterface>,
     pub gpu_ids: Vec<String>,

@@ -59,15 +59,13 @@ impl<'a> Context<'a> {
         self.reason_lc.contains(needle_lowercase)
     }
 
-    /// Case-insensitive match on the stoppedReason or any container's reason; returns the text.
+    /// Case-insensitive match on the stoppedReason or an essential container's reason; returns
+    /// the text. A non-essential container's death does not stop the task, so it never decides.
     pub fn any_reason_with(&self, needle_lowercase: &str) -> Option<&str> {
         if self.reason_has(needle_lowercase) {
             return Some(self.stopped_reason());
         }
-        self.event
-            .detail
-            .containers
-            .iter()
+        self.essential_containers()
             .filter_map(|c| c.reason.as_deref())
             .find(|r| r.to_lowercase().contains(needle_lowercase))
     }
@@ -89,17 +87,23 @@ impl<'a> Context<'a> {
     }
 
     /// The essential container whose exit explains the stop: one with a reason first, then one
-    /// that exited non-zero, then one that exited at all.
+    /// that failed on its own (non-zero, not the 137/143 of being stopped by ECS after another
+    /// essential container ended), then any non-zero exit, then one that exited at all.
     pub fn deciding_container(&self) -> Option<&'a Container> {
         let essential: Vec<&Container> = self.essential_containers().collect();
         let with_reason = essential
             .iter()
             .find(|c| c.reason.as_deref().is_some_and(|r| !r.trim().is_empty()));
+        let own_failure = essential.iter().find(|c| {
+            c.exit_code
+                .is_some_and(|code| !matches!(code, 0 | 137 | 143))
+        });
         let nonzero = essential
             .iter()
             .find(|c| c.exit_code.is_some_and(|code| code != 0));
         let exited = essential.iter().find(|c| c.exit_code.is_some());
         with_reason
+            .or(own_failure)
             .or(nonzero)
             .or(exited)
             .or(essential.first())

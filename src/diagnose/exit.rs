@@ -3,6 +3,7 @@
 use crate::event::{Container, StopCode};
 use crate::evidence::Source;
 
+use super::catalogue;
 use super::claims::{self, Basis, Claim, Claims, STOP_TIMEOUT_MAX_S};
 use super::context::Context;
 use super::{Cause, Finding, Verdict};
@@ -35,6 +36,9 @@ pub fn essential_exit(ctx: &Context<'_>) -> Option<Verdict> {
         return None;
     }
     let code = code?;
+    if let Some(v) = finished_with_stragglers(ctx) {
+        return Some(v);
+    }
     let meaning = exit_code_meaning(code);
     let exit_finding = Finding::supports(
         "exit code",
@@ -188,6 +192,152 @@ fn app_crashed(
     v
 }
 
+/// A job whose essential container exited 0, while the others were only stopped by ECS after
+/// it (137: a sidecar that ignored SIGTERM until stopTimeout; 143: one that honoured it), is a
+/// finished job, not a mystery 137.
+fn finished_with_stragglers(ctx: &Context<'_>) -> Option<Verdict> {
+    let essential: Vec<&Container> = ctx.essential_containers().collect();
+    let done = essential.iter().find(|c| c.exit_code == Some(0))?;
+    let others: Vec<&&Container> = essential
+        .iter()
+        .filter(|c| c.name != done.name && c.exit_code.is_some_and(|x| x != 0))
+        .collect();
+    let only_stopped = others.iter().all(|c| {
+        matches!(c.exit_code, Some(137 | 143))
+            && c.reason.as_deref().is_none_or(|r| r.trim().is_empty())
+    });
+    if others.is_empty() || !only_stopped {
+        return None;
+    }
+    let exit_finding = Finding::supports(
+        "exit code",
+        format!("{} exited 0 ({})", done.name, exit_code_meaning(0)),
+    );
+    let mut v = app_exited(ctx, done, exit_finding);
+    for c in others {
+        let code = c.exit_code.unwrap_or_default();
+        let mut fc = Claims::default();
+        let mut rc = Claims::default();
+        let (what, rec) = if code == 137 {
+            let timeout = claims::stop_timeout(ctx, &c.name);
+            (
+                format!(
+                    "{} exited 137 after {} ended: it ignored SIGTERM and ECS sent SIGKILL at stopTimeout {} — not an OOM kill",
+                    c.name,
+                    done.name,
+                    fc.say(timeout.clone())
+                ),
+                Some(format!(
+                    "Make {} exit on SIGTERM (exec-form ENTRYPOINT or initProcessEnabled) so the task ends as soon as {} finishes, instead of {} later",
+                    c.name,
+                    done.name,
+                    rc.say(Claim {
+                        text: timeout
+                            .text
+                            .trim_end_matches(" (the ECS default)")
+                            .to_owned(),
+                        quantity: timeout.quantity,
+                    })
+                )),
+            )
+        } else {
+            (
+                format!(
+                    "{} exited 143 after {} ended: ECS stopped it, as it stops every container once an essential one exits",
+                    c.name, done.name
+                ),
+                None,
+            )
+        };
+        v = v.finding(
+            Finding::rules_out("other essential containers", what)
+                .threshold("137/143 after another essential container exited = stopped by ECS")
+                .with_claims(fc),
+        );
+        if let Some(rec) = rec {
+            v = v.recommend(rec).claims(rc);
+        }
+    }
+    Some(v)
+}
+
+/// What the other containers did, and what a restart policy hid: context around the verdict.
+pub fn add_container_context(ctx: &Context<'_>, verdict: &mut Verdict) {
+    let decided_by = verdict.container.clone();
+    let stopped_after: Vec<String> = match decided_by.as_deref() {
+        Some(name) if !verdict.cause.info().ordered_by_ecs => ctx
+            .essential_containers()
+            .filter(|c| c.name != name && matches!(c.exit_code, Some(137 | 143)))
+            .filter(|c| c.reason.as_deref().is_none_or(|r| r.trim().is_empty()))
+            .map(|c| format!("{} (exit {})", c.name, c.exit_code.unwrap_or_default()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if let (Some(name), false) = (decided_by.as_deref(), stopped_after.is_empty())
+        && verdict.cause != Cause::AppExited
+    {
+        let list = stopped_after.join(", ");
+        verdict.summary.push_str(&format!(
+            " {name} is essential, so ECS then stopped {list}."
+        ));
+        verdict.findings.push(Finding::context(
+            "other essential containers",
+            format!("{list}: stopped by ECS after {name} ended, not failures of their own"),
+        ));
+    }
+    for c in ctx
+        .event
+        .detail
+        .containers
+        .iter()
+        .filter(|c| !ctx.is_essential(&c.name))
+        .filter(|c| decided_by.as_deref() != Some(c.name.as_str()))
+    {
+        let reason = c.reason.as_deref().filter(|r| !r.trim().is_empty());
+        let failed = c.exit_code.is_some_and(|x| x != 0) || reason.is_some();
+        if !failed {
+            continue;
+        }
+        let code = c
+            .exit_code
+            .map(|x| format!("exited {x} ({})", exit_code_meaning(x)))
+            .unwrap_or_else(|| "stopped".to_owned());
+        let why = reason.map(|r| format!(", \"{r}\"")).unwrap_or_default();
+        verdict.findings.push(Finding::context(
+            "non-essential container",
+            format!(
+                "{} {code}{why}: it is not essential, so its death did not stop the task",
+                c.name
+            ),
+        ));
+    }
+    for c in &ctx.event.detail.containers {
+        let Some(n) = c.restart_count.filter(|n| *n > 0) else {
+            continue;
+        };
+        let times = if n == 1 { "once" } else { "times" };
+        let count = if n == 1 {
+            String::new()
+        } else {
+            format!("{n} ")
+        };
+        let text = format!(
+            "{} had been restarted {count}{times} by its restart policy before this stop (restarts inside a task raise no STOPPED event)",
+            c.name
+        );
+        if decided_by.as_deref() == Some(c.name.as_str()) {
+            verdict.findings.push(Finding::supports("restarts", text));
+            verdict.recommendations.push(format!(
+                "{} failed {} before this stop and was restarted in place each time: treat it as recurring, and read the logs of the earlier runs too",
+                c.name,
+                if n == 1 { "once".to_owned() } else { format!("{n} times") }
+            ));
+        } else {
+            verdict.findings.push(Finding::context("restarts", text));
+        }
+    }
+}
+
 /// The stop was ordered by ECS (or AWS): exit 137 then means the app ignored SIGTERM.
 pub fn add_slow_shutdown_finding(ctx: &Context<'_>, verdict: &mut Verdict) {
     let ordered = verdict.cause.info().ordered_by_ecs;
@@ -245,12 +395,16 @@ pub fn unknown(ctx: &Context<'_>) -> Verdict {
     )
     .key_fact("cause unknown")
     .relies_on(&[Source::Service, Source::Metrics, Source::Logs]);
+    let code = match ctx.stop_code() {
+        Some(c) => match catalogue::stop_code_meaning(c) {
+            Some(meaning) => format!("{} ({meaning})", c.as_str()),
+            None => c.as_str().to_owned(),
+        },
+        None => "none".to_owned(),
+    };
     v = v.finding(Finding::context(
         "stop",
-        format!(
-            "stop code {}, reason \"{reason}\"",
-            ctx.stop_code().map_or("none", StopCode::as_str)
-        ),
+        format!("stop code {code}, reason \"{reason}\""),
     ));
     v.recommend("Read the service events and the container logs around the stop; enable Container Insights so resource pressure can be judged next time")
 }

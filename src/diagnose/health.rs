@@ -4,6 +4,7 @@
 
 use crate::evidence::{Source, TargetGroupFacts, TargetGroupHealthCheck};
 
+use super::catalogue;
 use super::claims::{Claim, Claims, START_PERIOD_MAX_S, SeriesRef, Setting, Span, cpu_alloc_text};
 use super::context::Context;
 use super::cpu::PressureLevel;
@@ -168,7 +169,7 @@ fn describe_check(hc: &TargetGroupHealthCheck, c: &mut Claims) -> String {
 }
 
 pub fn elb_health_check(ctx: &Context<'_>) -> Option<Verdict> {
-    if !ctx.reason_has("failed elb health checks") && !ctx.reason_has("failed alb health checks") {
+    if !catalogue::reason_says(ctx, Cause::ElbHealthCheckFailed) {
         return None;
     }
     let signals = check_signals(ctx);
@@ -369,7 +370,7 @@ pub fn elb_health_check(ctx: &Context<'_>) -> Option<Verdict> {
 }
 
 pub fn container_health_check(ctx: &Context<'_>) -> Option<Verdict> {
-    if !ctx.reason_has("failed container health checks") {
+    if !catalogue::reason_says(ctx, Cause::ContainerHealthCheckFailed) {
         return None;
     }
     let signals = CheckSignals::default();

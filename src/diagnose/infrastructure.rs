@@ -3,6 +3,7 @@
 use crate::event::StopCode;
 use crate::evidence::Source;
 
+use super::catalogue;
 use super::context::Context;
 use super::{Cause, Finding, Verdict};
 
@@ -16,8 +17,7 @@ fn on_spot(ctx: &Context<'_>) -> bool {
 
 pub fn spot_interrupted(ctx: &Context<'_>) -> Option<Verdict> {
     let by_code = ctx.stop_code() == Some(&StopCode::SpotInterruption);
-    let by_reason =
-        ctx.reason_has("spot task was interrupted") || ctx.reason_has("spot interruption");
+    let by_reason = catalogue::reason_says(ctx, Cause::SpotInterrupted);
     let by_notice = ctx.stop_code() == Some(&StopCode::TerminationNotice) && on_spot(ctx);
     if !(by_code || by_reason || by_notice) {
         return None;
@@ -37,9 +37,9 @@ pub fn spot_interrupted(ctx: &Context<'_>) -> Option<Verdict> {
     .finding(Finding::supports(
         "stop",
         format!(
-            "stop code {}, reason \"{}\"",
+            "stop code {}, reason {}",
             ctx.stop_code().map_or("none", StopCode::as_str),
-            ctx.stopped_reason()
+            catalogue::quoted_reason(ctx)
         ),
     ))
     .recommend("Keep a base of on-demand capacity in the capacity-provider strategy (e.g. FARGATE base 1–2, FARGATE_SPOT weight for the rest) so interruptions never take the service to zero")
@@ -52,10 +52,12 @@ pub fn spot_interrupted(ctx: &Context<'_>) -> Option<Verdict> {
 }
 
 pub fn platform_maintenance(ctx: &Context<'_>) -> Option<Verdict> {
-    let by_reason = ctx.reason_has("performing maintenance")
-        || ctx.reason_has("scheduled for retirement")
-        || ctx.reason_has("task retirement");
-    let by_notice = ctx.stop_code() == Some(&StopCode::TerminationNotice) && !on_spot(ctx);
+    let by_reason = catalogue::reason_says(ctx, Cause::PlatformMaintenance);
+    // TerminationNotice alone is Fargate retirement only when the reason says nothing else
+    // (an EC2 host terminating carries the same code: the host rule decides that one first).
+    let by_notice = ctx.stop_code() == Some(&StopCode::TerminationNotice)
+        && !on_spot(ctx)
+        && catalogue::stopped_reason_row(ctx).is_none_or(|r| r.cause.is_none());
     if !(by_reason || by_notice) {
         return None;
     }
@@ -66,20 +68,14 @@ pub fn platform_maintenance(ctx: &Context<'_>) -> Option<Verdict> {
             "AWS retired the task for maintenance of the underlying infrastructure; the service scheduler starts a replacement.",
         )
         .key_fact("AWS maintenance")
-        .finding(Finding::supports("stopped reason", format!("\"{}\"", ctx.stopped_reason())))
+        .finding(Finding::supports("stopped reason", catalogue::quoted_reason(ctx)))
         .recommend("Run at least two tasks per service behind the load balancer, so a retirement never leaves it empty; Fargate sends the retirement notice days ahead in AWS Health")
         .recommend("Handle SIGTERM and drain within the stopTimeout so retirements are invisible to users"),
     )
 }
 
 pub fn host_lost(ctx: &Context<'_>) -> Option<Verdict> {
-    let host_reason = ctx.reason_has("host ec2")
-        && (ctx.reason_has("stopped")
-            || ctx.reason_has("terminated")
-            || ctx.reason_has("shutting-down"));
-    let deregistered = ctx.reason_has("deregistration forced")
-        || ctx.reason_has("container instance deregistration")
-        || ctx.reason_has("instance was deregistered");
+    let row = catalogue::stopped_reason_row(ctx).filter(|r| r.cause == Some(Cause::HostLost));
     let infra_health = ctx.stop_code() == Some(&StopCode::InfrastructureHealth);
     let host = ctx.evidence.host.as_ref();
     let draining = host
@@ -87,8 +83,8 @@ pub fn host_lost(ctx: &Context<'_>) -> Option<Verdict> {
         .is_some_and(|s| matches!(s, "DRAINING" | "DEREGISTERING" | "INACTIVE"));
     let disconnected = host.and_then(|h| h.agent_connected) == Some(false);
     let scheduler_stop = ctx.stop_code() == Some(&StopCode::ServiceSchedulerInitiated)
-        || ctx.reason_has("scaling activity initiated by");
-    if !(host_reason || deregistered || infra_health || (draining && scheduler_stop)) {
+        || catalogue::reason_says(ctx, Cause::Deployment);
+    if !(row.is_some() || infra_health || (draining && scheduler_stop)) {
         return None;
     }
     let instance = host
@@ -96,30 +92,23 @@ pub fn host_lost(ctx: &Context<'_>) -> Option<Verdict> {
         .or_else(|| instance_in(ctx.stopped_reason()))
         .unwrap_or_else(|| "the container instance".to_owned());
     let id = short(&instance);
-    let (what, key, confidence) = if host_reason {
-        (
-            format!("the EC2 host {instance} stopped or was terminated"),
-            format!("{id} stopped or terminated"),
-            0.95,
-        )
-    } else if deregistered {
-        (
-            format!("{instance} was deregistered from the cluster"),
-            format!("{id} deregistered"),
-            0.9,
-        )
-    } else if infra_health {
-        (
-            "ECS found the underlying infrastructure unhealthy".to_owned(),
+    let (what, key, confidence) = match row {
+        Some(r) => (
+            r.meaning.replace("the EC2 host", &format!("the EC2 host {instance}")),
+            r.key_fact.replace("{instance}", id),
+            r.confidence,
+        ),
+        None if infra_health => (
+            "ECS found the infrastructure under the task unhealthy (stop code InfrastructureHealth)"
+                .to_owned(),
             "infrastructure unhealthy".to_owned(),
             0.8,
-        )
-    } else {
-        (
+        ),
+        None => (
             format!("{instance} was being drained"),
             format!("{id} draining"),
             0.75,
-        )
+        ),
     };
     let mut v = Verdict::new(
         Cause::HostLost,
@@ -127,10 +116,29 @@ pub fn host_lost(ctx: &Context<'_>) -> Option<Verdict> {
         format!("The task lost its host: {what}."),
     )
     .key_fact(key)
-    .finding(Finding::supports("stopped reason", format!("\"{}\"", ctx.stopped_reason())))
-    .relies_on(&[Source::Host])
-    .recommend("Check the Auto Scaling group's activity history and EC2 events for why the instance went away (scale-in, Spot, health check, a person)")
-    .recommend("Enable managed termination protection and managed draining on the capacity provider so instances drain before they terminate");
+    .relies_on(&[Source::Host]);
+    if !ctx.stopped_reason().trim().is_empty() {
+        v = v.finding(Finding::supports(
+            "stopped reason",
+            catalogue::quoted_reason(ctx),
+        ));
+    }
+    if let Some(code) = ctx.stop_code() {
+        let meaning = catalogue::stop_code_meaning(code).unwrap_or("not in the catalogue");
+        let text = format!("{}: {meaning}", code.as_str());
+        v = v.finding(if infra_health {
+            Finding::supports("stop code", text)
+        } else {
+            Finding::context("stop code", text)
+        });
+    }
+    if ctx.event.is_fargate() {
+        v = v.recommend("The Fargate capacity under the task was replaced: nothing in the task to fix; run at least two tasks per service across Availability Zones so one replacement never empties it, and handle SIGTERM within the stopTimeout");
+    } else {
+        v = v
+            .recommend("Check the Auto Scaling group's activity history and EC2 events for why the instance went away (scale-in, Spot, health check, a person)")
+            .recommend("Enable managed termination protection and managed draining on the capacity provider so instances drain before they terminate");
+    }
     if let Some(h) = host {
         v = v.finding(Finding::context(
             "container instance",

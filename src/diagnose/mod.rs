@@ -6,6 +6,7 @@
 //! and only then "unknown". Each family of causes lives in its own file; shared measurements
 //! (CPU pressure, memory trend) are computed once in [`Context`].
 
+mod catalogue;
 pub mod claims;
 mod context;
 mod cpu;
@@ -38,10 +39,25 @@ pub use registry::{CAUSES, CauseInfo};
 pub use repeats::classify_recent;
 pub use scaling::{LogVolume, Posture};
 
-/// Why a task stopped: the contract's thirteen causes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Cause {
+/// Declares `Cause` and `Cause::ALL` from one list, so the registry's `CAUSES` (sized by
+/// `Cause::ALL.len()`) cannot compile without an entry for every variant.
+macro_rules! declare_causes {
+    ($($variant:ident),+ $(,)?) => {
+        /// Why a task stopped: the contract's causes.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Cause {
+            $($variant,)+
+        }
+
+        impl Cause {
+            /// Every cause, in declaration order.
+            pub const ALL: &'static [Cause] = &[$(Cause::$variant),+];
+        }
+    };
+}
+
+declare_causes!(
     OomKilled,
     CpuStarved,
     ElbHealthCheckFailed,
@@ -55,28 +71,13 @@ pub enum Cause {
     Deployment,
     UserStopped,
     Unknown,
-}
+);
 
 impl Cause {
-    pub const ALL: [Cause; 13] = [
-        Cause::OomKilled,
-        Cause::CpuStarved,
-        Cause::ElbHealthCheckFailed,
-        Cause::ContainerHealthCheckFailed,
-        Cause::AppCrashed,
-        Cause::AppExited,
-        Cause::FailedToStart,
-        Cause::SpotInterrupted,
-        Cause::PlatformMaintenance,
-        Cause::HostLost,
-        Cause::Deployment,
-        Cause::UserStopped,
-        Cause::Unknown,
-    ];
-
     /// Everything declared about this cause.
     pub fn info(self) -> &'static CauseInfo {
-        // `CAUSES` is declared in the enum's order with `Cause::ALL.len()` entries (unit-tested).
+        // `CAUSES` has exactly `Cause::ALL.len()` entries (the compiler checks the length), in
+        // declaration order (unit-tested), so the discriminant is always in bounds.
         &registry::CAUSES[self as usize]
     }
 
@@ -91,7 +92,7 @@ impl Cause {
     }
 
     pub fn parse(s: &str) -> Option<Cause> {
-        Cause::ALL.into_iter().find(|c| c.as_str() == s)
+        Cause::ALL.iter().copied().find(|c| c.as_str() == s)
     }
 }
 
@@ -336,6 +337,8 @@ pub fn diagnose(event: &TaskStateChange, evidence: &Evidence) -> Diagnosis {
     let mut verdict = classify(&ctx);
     let service_task = event.is_service_task();
 
+    catalogue::quote_unrecognised(&ctx, &mut verdict);
+    exit::add_container_context(&ctx, &mut verdict);
     exit::add_slow_shutdown_finding(&ctx, &mut verdict);
     cpu::add_allocation_context(&ctx, &mut verdict);
     let posture = scaling::apply(&ctx, &mut verdict);

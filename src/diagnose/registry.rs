@@ -52,7 +52,8 @@ const fn info(
     }
 }
 
-/// Indexed by the cause's declaration order (a unit test holds the two together).
+/// Indexed by the cause's declaration order (a unit test holds the two together); its length is
+/// the number of variants, so a new cause does not compile without its entry here.
 pub const CAUSES: [CauseInfo; Cause::ALL.len()] = [
     info(
         OomKilled,
@@ -326,13 +327,14 @@ mod tests {
             assert_eq!(CAUSES[i].cause, *cause, "CAUSES[{i}] is out of order");
             assert_eq!(*cause as usize, i, "Cause::ALL is out of declaration order");
         }
+        assert_eq!(CAUSES.len(), 13, "the contract names thirteen causes");
     }
 
     #[test]
     fn every_cause_is_emitted_by_some_rule() {
         for cause in Cause::ALL {
             assert!(
-                RULES.iter().any(|r| r.emits.contains(&cause)),
+                RULES.iter().any(|r| r.emits.contains(cause)),
                 "no rule declares {cause:?}"
             );
         }

@@ -4,11 +4,12 @@
 use crate::event::StopCode;
 use crate::evidence::Source;
 
+use super::catalogue;
 use super::context::Context;
 use super::{Cause, Finding, Verdict};
 
 pub fn deployment(ctx: &Context<'_>) -> Option<Verdict> {
-    let by_reason = ctx.reason_has("scaling activity initiated by");
+    let by_reason = catalogue::reason_says(ctx, Cause::Deployment);
     let by_code = ctx.stop_code() == Some(&StopCode::ServiceSchedulerInitiated);
     if !(by_reason || by_code) {
         return None;
@@ -54,7 +55,7 @@ pub fn deployment(ctx: &Context<'_>) -> Option<Verdict> {
     .key_fact(key)
     .finding(Finding::supports(
         "stopped reason",
-        format!("\"{}\"", ctx.stopped_reason()),
+        catalogue::quoted_reason(ctx),
     ))
     .relies_on(&[Source::Service]);
 
@@ -108,7 +109,7 @@ pub fn rollback_seen(ctx: &Context<'_>) -> bool {
 
 pub fn user_stopped(ctx: &Context<'_>) -> Option<Verdict> {
     let by_code = ctx.stop_code() == Some(&StopCode::UserInitiated);
-    let by_reason = ctx.reason_has("task stopped by user") || ctx.reason_has("stopped by user");
+    let by_reason = catalogue::reason_says(ctx, Cause::UserStopped);
     if !(by_code || by_reason) {
         return None;
     }

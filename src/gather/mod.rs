@@ -24,6 +24,7 @@
 //! GetMetricData. Every call gets a timeout from what is left of the deadline on top of the SDK's
 //! standard retries; a failure becomes a `missing` entry with its reason and the rest goes on.
 
+pub mod accounts;
 mod ecs;
 mod elb;
 mod logs;

@@ -228,6 +228,9 @@ impl Archive {
             .map(str::to_owned)
             .or_else(|| event.family().map(|f| format!("family-{f}")))
             .unwrap_or_else(|| "none".to_owned());
+        // Scoped by account too: two accounts' "prod/web" are two services. State written before
+        // the account was part of the key is simply not found again: it lives one storm window,
+        // so an upgrade costs at most one extra notification per service and cause.
         format!(
             "{}_state/storms/account={}/cluster={}/scope={}.json",
             self.prefix,
@@ -511,7 +514,7 @@ impl Archive {
         }
 
         let link = self.report_link(&keys.html).await;
-        let message = notify::build(&record, link.as_deref());
+        let message = notify::build_archived(&record, Some(&key), link.as_deref());
         let message_id = match notify::publish(sns, &config.topic_arn, &message).await {
             Ok(id) => id,
             Err(e) => {

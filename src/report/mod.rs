@@ -3,6 +3,7 @@
 
 pub mod archive;
 mod charts;
+pub mod chat;
 mod email;
 mod html;
 pub mod notify;

@@ -1,15 +1,18 @@
 //! The SNS notification: `MessageStructure=json` with a plain `default`, the full `email`
-//! report, a ≤ 140-character GSM-7 `sms`, and the JSON record for `sqs`, `lambda` and `https`;
-//! a ≤ 99-character ASCII subject; String attributes for subscription filter policies.
+//! report, a ≤ 140-character GSM-7 `sms`, the JSON record for `sqs` and `lambda`, and for
+//! `https` the Amazon Q Developer custom notification that Slack and Teams channels render
+//! ([`super::chat`]); a ≤ 99-character ASCII subject; String attributes for subscription filter
+//! policies.
 //!
-//! The whole message stays under SNS's 256 KB. When it would not, the JSON form loses its log
+//! The whole message stays under SNS's 256 KB. The chat form is bounded by its own limits
+//! (a few tens of KB at most), so when the message would not fit, the JSON form loses its log
 //! tails, then its metric series, then all its evidence; then the email loses log lines and
 //! finally its tail — never the verdict.
 
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use super::text::truncate_bytes;
-use super::{ConsoleLinks, Record, render_email, render_sms, render_subject};
+use super::{ConsoleLinks, Record, chat, render_email, render_sms, render_subject};
 use crate::diagnose::Diagnosis;
 
 /// SNS accepts 262,144 bytes for message and attributes together; keep room for attributes.
@@ -165,6 +168,7 @@ fn assemble(
     links: &ConsoleLinks,
     report_link: Option<&str>,
     sms: &str,
+    chat: &str,
     trim: Trim,
 ) -> String {
     let json = json_form(record, trim);
@@ -177,7 +181,7 @@ fn assemble(
             "sms": sms,
             "sqs": json,
             "lambda": json,
-            "https": json,
+            "https": chat,
         })
         .to_string()
     };
@@ -195,8 +199,18 @@ fn assemble(
     message
 }
 
-/// Builds the notification for an archived record.
+/// Builds the notification for a record that is not (yet) archived: the chat form then carries
+/// no record key.
 pub fn build(record: &Record, report_link: Option<&str>) -> Notification {
+    build_archived(record, None, report_link)
+}
+
+/// Builds the notification for the record archived under `record_key`.
+pub fn build_archived(
+    record: &Record,
+    record_key: Option<&str>,
+    report_link: Option<&str>,
+) -> Notification {
     let links = ConsoleLinks::for_event(&record.event);
     let d = &record.diagnosis;
     let mut sms = render_sms(&record.event, d, None);
@@ -206,6 +220,14 @@ pub fn build(record: &Record, report_link: Option<&str>) -> Notification {
             sms = with;
         }
     }
+    let storm = storm_line(record);
+    let chat = serde_json::to_string(&chat::render(
+        record,
+        record_key,
+        report_link,
+        storm.as_deref(),
+    ))
+    .unwrap_or_else(|_| "{}".to_owned());
     let mut message = String::new();
     for trim in [
         Trim::None,
@@ -216,7 +238,7 @@ pub fn build(record: &Record, report_link: Option<&str>) -> Notification {
         Trim::CutEmail,
         Trim::MinimalJson,
     ] {
-        message = assemble(record, &links, report_link, &sms, trim);
+        message = assemble(record, &links, report_link, &sms, &chat, trim);
         if message.len() <= MESSAGE_BUDGET {
             break;
         }
@@ -278,4 +300,62 @@ pub async fn publish(
     }
     let out = req.send().await.map_err(|e| err(Box::new(e)))?;
     Ok(out.message_id().unwrap_or_default().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::{ContainerLogTail, Evidence, LogLine};
+
+    fn oversized_record() -> Record {
+        let raw = serde_json::json!({
+            "detail-type": "ECS Task State Change", "source": "aws.ecs",
+            "account": "123456789012", "region": "eu-west-1",
+            "detail": {"taskArn": "arn:aws:ecs:eu-west-1:123456789012:task/prod/abc",
+                       "clusterArn": "arn:aws:ecs:eu-west-1:123456789012:cluster/prod",
+                       "group": "service:web", "lastStatus": "STOPPED",
+                       "stoppedReason": "é".repeat(5000)}
+        });
+        let event = match crate::event::from_value(raw) {
+            Ok(crate::event::Incoming::Stopped(e)) => *e,
+            other => panic!("fixture did not parse: {other:?}"),
+        };
+        let evidence = Evidence {
+            logs: Some(vec![ContainerLogTail {
+                container: "web".into(),
+                lines: (0..2000)
+                    .map(|_| LogLine {
+                        at: None,
+                        message: "x".repeat(2000),
+                    })
+                    .collect(),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        let diagnosis = crate::diagnose(&event, &evidence);
+        Record::new(&event, &evidence, &diagnosis)
+    }
+
+    #[test]
+    fn the_chat_form_survives_every_trim_and_the_message_fits() {
+        let record = oversized_record();
+
+        let n = build_archived(&record, Some("incidents/k.json"), Some("https://x/r"));
+
+        assert!(n.message.len() <= MESSAGE_BUDGET, "{}", n.message.len());
+        let v: serde_json::Value = serde_json::from_str(&n.message).expect("JSON structure");
+        let chat: serde_json::Value =
+            serde_json::from_str(v["https"].as_str().expect("https is a string")).expect("JSON");
+        assert_eq!(chat["version"], "1.0");
+        assert_eq!(chat["source"], "custom");
+        assert_eq!(
+            chat["metadata"]["additionalContext"]["record"],
+            "incidents/k.json"
+        );
+        let record_form: serde_json::Value =
+            serde_json::from_str(v["sqs"].as_str().expect("sqs is a string")).expect("JSON");
+        assert_eq!(record_form["task_arn"], record.task_arn);
+        assert_eq!(v["sqs"], v["lambda"]);
+    }
 }

@@ -2,7 +2,9 @@
 
 mod support;
 
+mod attribution;
 mod browser;
+mod chat;
 mod claims;
 mod cli;
 mod event_model;
@@ -10,6 +12,7 @@ mod faults;
 mod gather;
 mod lambda;
 mod limits;
+mod orgwide;
 mod properties;
 mod render;
 mod reporting;
@@ -17,3 +20,4 @@ mod rules;
 mod samples;
 mod sandbox;
 mod scaling;
+mod templates;

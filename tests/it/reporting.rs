@@ -24,6 +24,11 @@ pub(crate) struct Target {
 }
 
 pub(crate) async fn target(notify_benign: bool) -> Target {
+    target_with(notify_benign, &[]).await
+}
+
+/// A target whose configuration also has `extra` (e.g. the org-wide variables).
+pub(crate) async fn target_with(notify_benign: bool, extra: &[(&str, &str)]) -> Target {
     let sb = sandbox();
     let sdk = sb.sdk_config().await;
     let n = NEXT.fetch_add(1, Ordering::SeqCst);
@@ -72,7 +77,10 @@ pub(crate) async fn target(notify_benign: bool) -> Target {
         "INCIDENT_TOPIC_ARN" => Some(topic_arn.clone()),
         "INCIDENT_BUCKET" => Some(bucket.clone()),
         "NOTIFY_BENIGN" => Some(notify_benign.to_string()),
-        _ => None,
+        _ => extra
+            .iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| (*v).to_owned()),
     })
     .expect("valid config");
     Target {
@@ -116,7 +124,7 @@ impl Target {
         out
     }
 
-    async fn object(&self, key: &str) -> Option<String> {
+    pub(crate) async fn object(&self, key: &str) -> Option<String> {
         let out = self
             .app
             .archive

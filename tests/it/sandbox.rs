@@ -17,6 +17,8 @@ pub struct Sandbox {
     /// host:port of the local Lambda Runtime API.
     pub runtime_api: String,
     pub events: HashMap<String, PathBuf>,
+    /// One line per role ARN the emulator let be assumed.
+    pub assume_role_log: PathBuf,
     _child: Child,
     _dir: PathBuf,
 }
@@ -26,6 +28,7 @@ struct Ready {
     endpoint: String,
     runtime_api: String,
     events: HashMap<String, PathBuf>,
+    assume_role_log: PathBuf,
 }
 
 fn python() -> PathBuf {
@@ -67,6 +70,7 @@ fn start() -> Sandbox {
         endpoint: ready.endpoint,
         runtime_api: ready.runtime_api,
         events: ready.events,
+        assume_role_log: ready.assume_role_log,
         _child: child,
         _dir: dir,
     }

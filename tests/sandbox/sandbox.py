@@ -29,6 +29,19 @@ from datetime import datetime, timedelta, timezone
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
+# Org-wide: a member account in another region with the read role, and one without it.
+MEMBER_ACCOUNT = "210987654321"
+MEMBER_REGION = "us-east-1"
+ROLELESS_ACCOUNT = "333333333333"
+# An account with the read role and nothing else: only the credentials-cache test uses it.
+CACHE_ACCOUNT = "444444444444"
+MEMBER_ROLE_NAME = "ecs-autopsy-read"
+MEMBER_EXTERNAL_ID = "sandbox-external-id"
+# How the seeder itself gets into the member account.
+SEEDER_ROLE_NAME = "sandbox-seeder"
+# Every role ARN moto let be assumed, one per line (main sets it under --out), so a test can count
+# AssumeRole calls without dumping moto's whole state.
+ASSUME_ROLE_LOG = None
 
 # Values planted in the task definition and logs that must never reach evidence, SNS or S3.
 PLANTED_ENV_VALUE = "planted-env-value-7Qx9"
@@ -51,6 +64,13 @@ SCENARIOS = {
     "disk-full": "app_crashed_disk_full_enospc_ephemeral_storage",
     "at-max": "cpu_starved_at_max_capacity_fargate",
     "no-scaling": "cpu_starved_no_scaling_no_log_metrics",
+}
+
+# Scenarios seeded in MEMBER_ACCOUNT / MEMBER_REGION; "roleless-member-oom" is member-oom's event
+# moved into ROLELESS_ACCOUNT, where no role can be assumed.
+MEMBER_SCENARIOS = {
+    "member-oom": "oom_killed_reason_fargate_leak",
+    "member-crash-loop": "app_crashed_exit_1_crash_loop",
 }
 
 # Scaling activities by resource id, served by the DescribeScalingActivities handler.
@@ -80,11 +100,53 @@ def free_port():
         return s.getsockname()[1]
 
 
+def create_role(account, name, trust):
+    """A role created straight in moto's IAM backend of `account` (no credentials needed)."""
+    from moto.iam.models import iam_backends
+
+    iam_backends[account]["aws"].create_role(
+        role_name=name,
+        assume_role_policy_document=json.dumps(trust),
+        path="/",
+        permissions_boundary=None,
+        description="sandbox",
+        tags=[],
+        max_session_duration=None,
+    )
+
+
+def member_trust(external_id):
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
+            }
+        ],
+    }
+
+
 class Seeder:
-    def __init__(self, endpoint):
+    def __init__(self, endpoint, account=ACCOUNT, region=REGION):
         import boto3
 
-        kw = dict(endpoint_url=endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
+        self.account = account
+        self.region = region
+        kw = dict(endpoint_url=endpoint, region_name=region, aws_access_key_id="test", aws_secret_access_key="test")
+        if account != ACCOUNT:
+            # moto keys accounts by credentials: act in the member account through a role there.
+            create_role(account, SEEDER_ROLE_NAME, member_trust("seeder"))
+            creds = boto3.client("sts", **kw).assume_role(
+                RoleArn=f"arn:aws:iam::{account}:role/{SEEDER_ROLE_NAME}", RoleSessionName="seeder", ExternalId="seeder"
+            )["Credentials"]
+            kw.update(
+                aws_access_key_id=creds["AccessKeyId"],
+                aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"],
+            )
         self.ecs = boto3.client("ecs", **kw)
         self.ec2 = boto3.client("ec2", **kw)
         self.elb = boto3.client("elbv2", **kw)
@@ -93,11 +155,11 @@ class Seeder:
         self.aas = boto3.client("application-autoscaling", **kw)
         from moto.ecs.models import ecs_backends
 
-        self.backend = ecs_backends[ACCOUNT][REGION]
+        self.backend = ecs_backends[account][region]
         vpc = self.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         self.vpc = vpc
         self.subnets = [
-            self.ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
+            self.ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{region}{az}")["Subnet"]["SubnetId"]
             for i, az in enumerate("ab")
         ]
         self.sg = self.ec2.create_security_group(GroupName="tasks", Description="tasks", VpcId=vpc)["GroupId"]
@@ -185,7 +247,7 @@ class Seeder:
                 "secrets": [{"name": "DB_PASSWORD", "valueFrom": PLANTED_SECRET_ARN}],
                 "logConfiguration": {
                     "logDriver": "awslogs",
-                    "options": {"awslogs-group": log_group, "awslogs-region": REGION, "awslogs-stream-prefix": "ecs"},
+                    "options": {"awslogs-group": log_group, "awslogs-region": self.region, "awslogs-stream-prefix": "ecs"},
                 },
                 "portMappings": [{"containerPort": p, "protocol": "tcp"} for p in facts.get("port_mappings", [8080])],
             }
@@ -215,7 +277,7 @@ class Seeder:
             containerDefinitions=containers,
             networkMode="bridge" if ec2_launch else "awsvpc",
             requiresCompatibilities=["EC2"] if ec2_launch else ["FARGATE"],
-            executionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/{family}-execution",
+            executionRoleArn=f"arn:aws:iam::{self.account}:role/{family}-execution",
         )
         cpu = td_facts.get("cpu") or d.get("cpu")
         memory = td_facts.get("memory") or d.get("memory")
@@ -233,7 +295,7 @@ class Seeder:
             instance_id = self.ec2.run_instances(ImageId=self.ami, MinCount=1, MaxCount=1, InstanceType=itype, SubnetId=self.subnets[0])[
                 "Instances"
             ][0]["InstanceId"]
-            doc = json.dumps({"instanceId": instance_id, "region": REGION, "instanceType": itype})
+            doc = json.dumps({"instanceId": instance_id, "region": self.region, "instanceType": itype})
             ci_arn = self.ecs.register_container_instance(cluster=cluster, instanceIdentityDocument=doc)["containerInstance"][
                 "containerInstanceArn"
             ]
@@ -333,7 +395,9 @@ class Seeder:
         self.plant_performance(evidence.get("metrics") or {}, cluster, family, task_id)
 
         d["taskArn"] = task_arn
-        d["clusterArn"] = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{cluster}"
+        d["clusterArn"] = f"arn:aws:ecs:{self.region}:{self.account}:cluster/{cluster}"
+        ev["account"] = self.account
+        ev["region"] = self.region
         d["taskDefinitionArn"] = td_arn
         if ci_arn:
             d["containerInstanceArn"] = ci_arn
@@ -537,6 +601,40 @@ def patch_moto():
 
     cbor_bridge.install()
 
+    # moto lets any role be assumed; AWS refuses a role that does not exist or whose trust policy's
+    # sts:ExternalId does not match. The org-wide tests need that refusal.
+    from moto.iam.models import iam_backends
+    from moto.sts.exceptions import STSClientError
+    from moto.sts.models import STSBackend
+
+    import warnings
+
+    # AccessDenied is not in STS's error model; moto warns on every refusal.
+    warnings.filterwarnings("ignore", message=r"Exception\(STSClientError\) with code AccessDenied")
+    assume_role = STSBackend.assume_role
+
+    def strict_assume_role(self, region_name, role_session_name, role_arn, policy, duration, external_id):
+        account, name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
+        denied = STSClientError(
+            "AccessDenied", f"User: arn:aws:iam::{self.account_id}:user/sandbox is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+        )
+        try:
+            role = iam_backends[account]["aws"].get_role(name)
+        except Exception:
+            raise denied
+        wanted = [
+            st.get("Condition", {}).get("StringEquals", {}).get("sts:ExternalId")
+            for st in json.loads(role.assume_role_policy_document).get("Statement", [])
+        ]
+        if any(w is not None for w in wanted) and external_id not in wanted:
+            raise denied
+        if ASSUME_ROLE_LOG is not None:
+            with open(ASSUME_ROLE_LOG, "a") as log:
+                log.write(role_arn + "\n")
+        return assume_role(self, region_name, role_session_name, role_arn, policy, duration, external_id)
+
+    STSBackend.assume_role = strict_assume_role
+
     from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 
     def describe_scaling_activities(self):
@@ -563,15 +661,38 @@ def main():
     args = ap.parse_args()
     server, endpoint = start_server(args.port)
     pathlib.Path(args.out).mkdir(parents=True, exist_ok=True)
+    global ASSUME_ROLE_LOG
+    ASSUME_ROLE_LOG = str(pathlib.Path(args.out) / "assume-role.log")
     seeder = Seeder(endpoint)
     events = {}
     for name in args.scenario or SCENARIOS:
         events[name] = seeder.seed(name, SCENARIOS[name], args.out)
+    if not args.scenario:
+        create_role(MEMBER_ACCOUNT, MEMBER_ROLE_NAME, member_trust(MEMBER_EXTERNAL_ID))
+        create_role(CACHE_ACCOUNT, MEMBER_ROLE_NAME, member_trust(MEMBER_EXTERNAL_ID))
+        member = Seeder(endpoint, MEMBER_ACCOUNT, MEMBER_REGION)
+        for name, fixture in MEMBER_SCENARIOS.items():
+            events[name] = member.seed(name, fixture, args.out)
+        # The same stop as if it came from an account without the role.
+        text = pathlib.Path(events["member-oom"]).read_text().replace(MEMBER_ACCOUNT, ROLELESS_ACCOUNT)
+        roleless = pathlib.Path(args.out) / "roleless-member-oom.json"
+        roleless.write_text(text)
+        events["roleless-member-oom"] = str(roleless)
+        cached = pathlib.Path(args.out) / "cache-member-oom.json"
+        cached.write_text(pathlib.Path(events["member-oom"]).read_text().replace(MEMBER_ACCOUNT, CACHE_ACCOUNT))
+        events["cache-member-oom"] = str(cached)
     sys.path.insert(0, str(pathlib.Path(__file__).parent))
     from runtime_api import RuntimeApi
 
     runtime = RuntimeApi()
-    ready = {"endpoint": endpoint, "region": REGION, "events": events, "runtime_api": runtime.address}
+    ready = {
+        "endpoint": endpoint,
+        "region": REGION,
+        "events": events,
+        "runtime_api": runtime.address,
+        "assume_role_log": ASSUME_ROLE_LOG,
+        "member": {"account": MEMBER_ACCOUNT, "region": MEMBER_REGION, "role_name": MEMBER_ROLE_NAME, "external_id": MEMBER_EXTERNAL_ID},
+    }
     print("READY " + json.dumps(ready), flush=True)
 
     done = threading.Event()
