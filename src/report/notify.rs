@@ -278,9 +278,11 @@ fn non_empty(s: &str) -> String {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("SNS Publish to {topic} failed")]
+#[error("SNS Publish to {topic} failed{}", super::archive::code_suffix(.code))]
 pub struct PublishError {
     pub topic: String,
+    /// The AWS error code (`AuthorizationError`, `KMSAccessDenied`, …), when SNS sent one.
+    pub code: Option<String>,
     #[source]
     pub source: Box<dyn std::error::Error + Send + Sync>,
 }
@@ -291,8 +293,9 @@ pub async fn publish(
     topic: &str,
     n: &Notification,
 ) -> Result<String, PublishError> {
-    let err = |e: Box<dyn std::error::Error + Send + Sync>| PublishError {
+    let err = |code: Option<&str>, e: Box<dyn std::error::Error + Send + Sync>| PublishError {
         topic: topic.to_owned(),
+        code: code.map(str::to_owned),
         source: e,
     };
     let mut req = sns
@@ -306,10 +309,14 @@ pub async fn publish(
             .data_type("String")
             .string_value(value)
             .build()
-            .map_err(|e| err(Box::new(e)))?;
+            .map_err(|e| err(None, Box::new(e)))?;
         req = req.message_attributes(*name, attr);
     }
-    let out = req.send().await.map_err(|e| err(Box::new(e)))?;
+    let out = req.send().await.map_err(|e| {
+        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+        let code = e.code().map(str::to_owned);
+        err(code.as_deref(), Box::new(e))
+    })?;
     Ok(out.message_id().unwrap_or_default().to_owned())
 }
 

@@ -6,6 +6,7 @@ mod attribution;
 mod browser;
 mod chat;
 mod cli;
+mod errors;
 mod event_model;
 mod faults;
 mod gather;
