@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use aws_config::SdkConfig;
 use chrono::Utc;
+use tracing::Instrument;
 
 use crate::config::Config;
 use crate::diagnose::diagnose;
@@ -34,10 +35,70 @@ pub struct App {
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
     /// Malformed input: returned so Lambda's retries and the on-failure destination keep it.
-    #[error("malformed event: {0}")]
+    #[error("malformed event")]
     Event(#[from] EventError),
-    #[error(transparent)]
+    #[error("archiving or notifying failed")]
     Archive(#[from] ArchiveError),
+}
+
+impl HandleError {
+    /// Why, in one word an alarm, the failed-events queue or a log query can key on: the
+    /// Lambda `errorType` of a failed invocation.
+    pub fn error_type(&self) -> &'static str {
+        let denied = |code: Option<&str>| {
+            code.is_some_and(|c| c.contains("AccessDenied") || c == "AuthorizationError")
+        };
+        // SNS says `KMSAccessDenied`, `KMSDisabled`, …; S3 `KMS.*`, or `AccessDenied` naming a
+        // `kms:` action in its message.
+        let kms = |code: Option<&str>| code.is_some_and(|c| c.starts_with("KMS"));
+        let kms_message = |m: Option<&str>| m.is_some_and(|m| m.contains("kms:"));
+        match self {
+            HandleError::Event(_) => "MalformedEvent",
+            HandleError::Archive(e) => match e {
+                ArchiveError::S3 { code, message, .. }
+                    if kms(code.as_deref()) || kms_message(message.as_deref()) =>
+                {
+                    "KmsDenied"
+                }
+                ArchiveError::S3 { code, .. } if denied(code.as_deref()) => "S3AccessDenied",
+                ArchiveError::S3 { code, .. } if code.as_deref() == Some("NoSuchBucket") => {
+                    "S3NoSuchBucket"
+                }
+                ArchiveError::S3 { .. } => "S3Failed",
+                ArchiveError::Corrupt { .. } => "ArchiveCorrupt",
+                ArchiveError::InProgress { .. } => "ArchiveInProgress",
+                ArchiveError::Contended { .. } => "ArchiveContended",
+                ArchiveError::Publish(p) if kms(p.code.as_deref()) => "KmsDenied",
+                ArchiveError::Publish(p) if denied(p.code.as_deref()) => "SnsAccessDenied",
+                ArchiveError::Publish(p) if p.code.as_deref() == Some("NotFound") => {
+                    "SnsTopicNotFound"
+                }
+                ArchiveError::Publish(_) => "SnsPublishFailed",
+            },
+        }
+    }
+
+    /// The whole chain, outermost first: what the error says and every cause under it.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut next = std::error::Error::source(self);
+        while let Some(e) = next {
+            text.push_str(": ");
+            text.push_str(&e.to_string());
+            next = e.source();
+        }
+        text
+    }
+}
+
+/// What the Lambda runtime reports for a failed invocation: the typed `errorType` and the chain.
+impl From<HandleError> for lambda_runtime::Diagnostic {
+    fn from(e: HandleError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: e.error_type().to_owned(),
+            error_message: e.chain(),
+        }
+    }
 }
 
 /// What the handler did with one payload.
@@ -101,6 +162,56 @@ impl App {
             }
             Incoming::Stopped(e) => *e,
         };
+        // One span per incident: every line it logs, gathering's warnings included, carries the
+        // task, so a log query by task ARN finds the whole story.
+        let span = tracing::info_span!(
+            "incident",
+            task_arn = %event.detail.task_arn,
+            cluster = event.cluster_name(),
+            service = event.service_name().unwrap_or("none"),
+            account = event.account.as_deref().unwrap_or("unknown"),
+            region = event.region.as_deref().unwrap_or("unknown"),
+        );
+        let result = self
+            .handle_stop(event, budget)
+            .instrument(span.clone())
+            .await;
+        if let Err(e) = &result {
+            span.in_scope(|| {
+                tracing::error!(error_type = e.error_type(), error = %e.chain(), "incident failed");
+            });
+        }
+        result
+    }
+
+    /// One invocation as the Lambda runtime sees it: the response, or the failure with its typed
+    /// `errorType` and whole chain (logged as well).
+    pub async fn invoke(
+        &self,
+        payload: serde_json::Value,
+        budget: Duration,
+    ) -> Result<serde_json::Value, lambda_runtime::Diagnostic> {
+        match self.handle(payload, budget).await {
+            Ok(Handled::Ignored(reason)) => {
+                Ok(serde_json::json!({"status": "ignored", "reason": reason}))
+            }
+            Ok(Handled::Done(outcome)) => {
+                Ok(serde_json::json!({"status": "done", "outcome": format!("{outcome:?}")}))
+            }
+            Err(e) => {
+                if matches!(e, HandleError::Event(_)) {
+                    tracing::error!(error_type = e.error_type(), error = %e.chain(), "event rejected");
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    async fn handle_stop(
+        &self,
+        event: event::TaskStateChange,
+        budget: Duration,
+    ) -> Result<Handled, HandleError> {
         let task_arn = event.detail.task_arn.clone();
         let now = Utc::now();
         let keys = self.archive.keys_for(&event);

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ecs_autopsy::app::{App, Handled};
+use ecs_autopsy::app::App;
 use ecs_autopsy::config::Config;
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use serde_json::{Value, json};
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn};
+use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -27,13 +27,10 @@ async fn main() -> Result<(), Error> {
     .await
 }
 
-async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Error> {
+async fn handle(app: &App, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
     let deadline_ms = event.context.deadline;
     let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
     let budget =
         Duration::from_millis(deadline_ms.saturating_sub(now_ms)).max(Duration::from_secs(1));
-    match app.handle(event.payload, budget).await? {
-        Handled::Ignored(reason) => Ok(json!({"status": "ignored", "reason": reason})),
-        Handled::Done(outcome) => Ok(json!({"status": "done", "outcome": format!("{outcome:?}")})),
-    }
+    app.invoke(event.payload, budget).await
 }

@@ -37,6 +37,7 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -54,10 +55,14 @@ const CAS_ATTEMPTS: usize = 6;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
-    #[error("S3 {op} {key} failed")]
+    #[error("S3 {op} {key} failed{}", code_suffix(.code))]
     S3 {
         op: &'static str,
         key: String,
+        /// The AWS error code (`AccessDenied`, `KMS.DisabledException`, …), when S3 sent one.
+        code: Option<String>,
+        /// S3's message: a KMS denial is an `AccessDenied` whose message names the `kms:` action.
+        message: Option<String>,
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
@@ -76,6 +81,13 @@ pub enum ArchiveError {
     Contended { key: String },
     #[error(transparent)]
     Publish(#[from] notify::PublishError),
+}
+
+/// ` (CODE)` when AWS named the error.
+pub(crate) fn code_suffix(code: &Option<String>) -> String {
+    code.as_deref()
+        .map(|c| format!(" ({c})"))
+        .unwrap_or_default()
 }
 
 /// What happened to one incident.
@@ -268,6 +280,8 @@ impl Archive {
             Err(e) => Err(ArchiveError::S3 {
                 op: "PutObject",
                 key: key.to_owned(),
+                code: e.code().map(str::to_owned),
+                message: e.message().map(str::to_owned),
                 source: Box::new(e),
             }),
         }
@@ -287,6 +301,8 @@ impl Archive {
                 let body = out.body.collect().await.map_err(|e| ArchiveError::S3 {
                     op: "GetObject",
                     key: key.to_owned(),
+                    code: None,
+                    message: None,
                     source: Box::new(e),
                 })?;
                 Ok(Some((body.into_bytes().to_vec(), etag)))
@@ -295,6 +311,8 @@ impl Archive {
             Err(e) => Err(ArchiveError::S3 {
                 op: "GetObject",
                 key: key.to_owned(),
+                code: e.code().map(str::to_owned),
+                message: e.message().map(str::to_owned),
                 source: Box::new(e),
             }),
         }

@@ -1,13 +1,13 @@
 //! The SNS notification: `MessageStructure=json` with a plain `default`, the full `email`
-//! report, a ≤ 140-character GSM-7 `sms`, the JSON record for `sqs` and `lambda`, and for
+//! report, a ≤ 140-character GSM-7 `sms`, the JSON record for `sqs` and `lambda` (without the
+//! metric series and log tails, which stay in the archive under its `archive_key`), and for
 //! `https` the Amazon Q Developer custom notification that Slack and Teams channels render
 //! ([`super::chat`]); a ≤ 99-character ASCII subject; String attributes for subscription filter
 //! policies.
 //!
 //! The whole message stays under SNS's 256 KB. The chat form is bounded by its own limits
-//! (a few tens of KB at most), so when the message would not fit, the JSON form loses its log
-//! tails, then its metric series, then all its evidence; then the email loses log lines and
-//! finally its tail — never the verdict.
+//! (a few tens of KB at most), so when the message would not fit, the JSON form loses all its
+//! evidence; then the email loses log lines and finally its tail — never the verdict.
 
 use aws_sdk_sns::types::MessageAttributeValue;
 
@@ -30,8 +30,7 @@ pub struct Notification {
 /// Trimming steps, applied in order until the message fits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Trim {
-    None,
-    NoLogsInJson,
+    /// Where every message starts: the JSON form without metric series and log tails.
     NoSeriesInJson,
     NoEvidenceInJson,
     ShortEmailLogs,
@@ -61,7 +60,16 @@ fn storm_line(record: &Record) -> Option<String> {
     })
 }
 
-fn json_form(record: &Record, trim: Trim) -> String {
+/// The queue form: the record, and where the whole of it is archived.
+#[derive(serde::Serialize)]
+struct QueueForm<'a> {
+    #[serde(flatten)]
+    record: &'a Record,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    archive_key: Option<&'a str>,
+}
+
+fn json_form(record: &Record, record_key: Option<&str>, trim: Trim) -> String {
     if trim >= Trim::MinimalJson {
         let d = &record.diagnosis;
         return serde_json::json!({
@@ -71,6 +79,7 @@ fn json_form(record: &Record, trim: Trim) -> String {
             "service": record.service,
             "stopped_at": record.stopped_at,
             "notified": record.notified,
+            "archive_key": record_key,
             "truncated": true,
             "diagnosis": {
                 "cause": d.cause,
@@ -83,12 +92,8 @@ fn json_form(record: &Record, trim: Trim) -> String {
         .to_string();
     }
     let mut r = record.clone();
-    if trim >= Trim::NoLogsInJson {
-        r.evidence.logs = None;
-    }
-    if trim >= Trim::NoSeriesInJson {
-        r.evidence.metrics = None;
-    }
+    r.evidence.logs = None;
+    r.evidence.metrics = None;
     if trim >= Trim::NoEvidenceInJson {
         r.evidence = Default::default();
         r.event.detail.containers.truncate(10);
@@ -105,7 +110,11 @@ fn json_form(record: &Record, trim: Trim) -> String {
             bound(&mut c.reason);
         }
     }
-    serde_json::to_string(&r).unwrap_or_else(|_| "{}".to_owned())
+    serde_json::to_string(&QueueForm {
+        record: &r,
+        archive_key: record_key,
+    })
+    .unwrap_or_else(|_| "{}".to_owned())
 }
 
 fn email_form(
@@ -165,13 +174,14 @@ fn default_form(record: &Record, d: &Diagnosis, report_link: Option<&str>) -> St
 
 fn assemble(
     record: &Record,
+    record_key: Option<&str>,
     links: &ConsoleLinks,
     report_link: Option<&str>,
     sms: &str,
     chat: &str,
     trim: Trim,
 ) -> String {
-    let json = json_form(record, trim);
+    let json = json_form(record, record_key, trim);
     let mut email = email_form(record, links, report_link, trim);
     let default = default_form(record, &record.diagnosis, report_link);
     let build = |email: &str| {
@@ -229,16 +239,17 @@ pub fn build_archived(
     ))
     .unwrap_or_else(|_| "{}".to_owned());
     let mut message = String::new();
+    // Metric series and log tails are the bulk of a record and what a queue consumer least
+    // needs (replay reads the archive): leaving them out of the queue form halves what SNS's
+    // request signing hashes and what its form encoding escapes (BENCHMARKS.md).
     for trim in [
-        Trim::None,
-        Trim::NoLogsInJson,
         Trim::NoSeriesInJson,
         Trim::NoEvidenceInJson,
         Trim::ShortEmailLogs,
         Trim::CutEmail,
         Trim::MinimalJson,
     ] {
-        message = assemble(record, &links, report_link, &sms, &chat, trim);
+        message = assemble(record, record_key, &links, report_link, &sms, &chat, trim);
         if message.len() <= MESSAGE_BUDGET {
             break;
         }
@@ -267,9 +278,11 @@ fn non_empty(s: &str) -> String {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("SNS Publish to {topic} failed")]
+#[error("SNS Publish to {topic} failed{}", super::archive::code_suffix(.code))]
 pub struct PublishError {
     pub topic: String,
+    /// The AWS error code (`AuthorizationError`, `KMSAccessDenied`, …), when SNS sent one.
+    pub code: Option<String>,
     #[source]
     pub source: Box<dyn std::error::Error + Send + Sync>,
 }
@@ -280,8 +293,9 @@ pub async fn publish(
     topic: &str,
     n: &Notification,
 ) -> Result<String, PublishError> {
-    let err = |e: Box<dyn std::error::Error + Send + Sync>| PublishError {
+    let err = |code: Option<&str>, e: Box<dyn std::error::Error + Send + Sync>| PublishError {
         topic: topic.to_owned(),
+        code: code.map(str::to_owned),
         source: e,
     };
     let mut req = sns
@@ -295,10 +309,14 @@ pub async fn publish(
             .data_type("String")
             .string_value(value)
             .build()
-            .map_err(|e| err(Box::new(e)))?;
+            .map_err(|e| err(None, Box::new(e)))?;
         req = req.message_attributes(*name, attr);
     }
-    let out = req.send().await.map_err(|e| err(Box::new(e)))?;
+    let out = req.send().await.map_err(|e| {
+        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+        let code = e.code().map(str::to_owned);
+        err(code.as_deref(), Box::new(e))
+    })?;
     Ok(out.message_id().unwrap_or_default().to_owned())
 }
 

@@ -7,6 +7,7 @@ mod browser;
 mod chat;
 mod claims;
 mod cli;
+mod errors;
 mod event_model;
 mod faults;
 mod gather;

@@ -249,6 +249,41 @@ async fn seed_incident_is_archived_and_published_per_the_contract() {
 }
 
 #[tokio::test]
+async fn the_queue_form_names_the_archive_and_leaves_series_and_logs_to_it() {
+    // Arrange
+    let t = target(false).await;
+
+    // Act
+    let handled = t
+        .app
+        .handle(payload("seed"), Duration::from_secs(30))
+        .await
+        .expect("handled");
+
+    // Assert: the queue gets the verdict and the record's key; the archive the evidence.
+    let key = key_of(&handled);
+    let messages = t.messages().await;
+    assert_eq!(messages.len(), 1);
+    let inner: Value = serde_json::from_str(messages[0]["Message"].as_str().expect("message"))
+        .expect("record JSON");
+    assert_eq!(inner["archive_key"], key.as_str());
+    assert_eq!(inner["diagnosis"]["cause"], "cpu_starved");
+    assert!(inner["evidence"]["task_definition"].is_object());
+    assert!(
+        inner["evidence"]["metrics"].is_null(),
+        "series stay in the archive"
+    );
+    assert!(
+        inner["evidence"]["logs"].is_null(),
+        "log tails stay in the archive"
+    );
+    let archived: Value =
+        serde_json::from_str(t.object(&key).await.expect("record").trim_end()).expect("JSON");
+    assert!(archived["evidence"]["metrics"]["task_cpu_pct"].is_object());
+    assert!(archived["evidence"]["logs"].is_array());
+}
+
+#[tokio::test]
 async fn the_same_event_three_times_gives_one_record_and_one_message() {
     let t = target(false).await;
     let mut outcomes = Vec::new();
