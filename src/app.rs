@@ -172,8 +172,8 @@ impl App {
             account = event.account.as_deref().unwrap_or("unknown"),
             region = event.region.as_deref().unwrap_or("unknown"),
         );
-        let result = self
-            .handle_stop(event, budget)
+        // Boxed: the incident's future is deep, and the runtime's own futures nest it further.
+        let result = Box::pin(self.handle_stop(event, budget))
             .instrument(span.clone())
             .await;
         if let Err(e) = &result {

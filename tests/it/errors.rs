@@ -32,6 +32,17 @@ impl Write for Captured {
 }
 
 impl Captured {
+    /// Captures this thread's log lines until the guard is dropped.
+    fn start() -> (Self, tracing::subscriber::DefaultGuard) {
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        (log, tracing::subscriber::set_default(subscriber))
+    }
+
     fn text(&self) -> String {
         self.0
             .lock()
@@ -95,13 +106,7 @@ fn payload(scenario: &str) -> Value {
 
 /// Runs one invocation as the runtime does and returns its failure and the log it wrote.
 async fn invoke_failing(t: &Target, scenario: &str) -> (lambda_runtime::Diagnostic, String) {
-    let log = Captured::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (log, _guard) = Captured::start();
     let failure = t
         .app
         .invoke(payload(scenario), Duration::from_secs(30))
@@ -170,12 +175,7 @@ async fn a_denied_publish_is_sns_access_denied_and_nothing_is_lost() {
         log.contains("SnsAccessDenied") && log.contains("AuthorizationError"),
         "{log}"
     );
-    let records: Vec<String> = t
-        .keys()
-        .await
-        .into_iter()
-        .filter(|k| k.ends_with(".json") && !k.contains("_state"))
-        .collect();
+    let records = t.records().await;
     assert_eq!(records.len(), 1, "{records:?}");
 }
 
@@ -224,13 +224,7 @@ async fn a_kms_denial_is_kms_denied_from_sns_and_from_s3() {
 #[tokio::test]
 async fn a_malformed_event_is_typed_and_logged() {
     let t = target(false).await;
-    let log = Captured::default();
-    let writer = log.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (log, _guard) = Captured::start();
 
     let failure = t
         .app

@@ -158,6 +158,15 @@ impl Target {
             .expect("plant pending record");
     }
 
+    /// The incident records in the bucket (not the HTML reports, not the storm state).
+    pub(crate) async fn records(&self) -> Vec<String> {
+        self.keys()
+            .await
+            .into_iter()
+            .filter(|k| k.ends_with(".json") && !k.contains("_state"))
+            .collect()
+    }
+
     pub(crate) async fn keys(&self) -> Vec<String> {
         let out = self
             .app
@@ -486,12 +495,7 @@ async fn concurrent_deliveries_of_one_stop_notify_once() {
             "{h:?}"
         );
     }
-    let records: Vec<String> = t
-        .keys()
-        .await
-        .into_iter()
-        .filter(|k| k.ends_with(".json") && !k.contains("_state"))
-        .collect();
+    let records = t.records().await;
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(t.messages().await.len(), 1);
 }
