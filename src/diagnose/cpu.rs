@@ -65,38 +65,9 @@ pub struct PinnedRun {
 }
 
 impl PinnedRun {
-    /// "93–100% of the task's 512 units (0.5 vCPU)", from the series that decided.
-    pub fn describe(&self, ctx: &Context<'_>, series: &SeriesRef, c: &mut Claims) -> String {
-        let amount = ctx.task_cpu().map(f64::from);
-        let of = cpu_alloc_text(amount, c);
+    /// "93–100%" (or "100%" when the run held one level), as shares of the task's CPU.
+    fn range(&self, amount: Option<f64>, series: &SeriesRef, c: &mut Claims) -> String {
         if (self.high - self.low).abs() < 0.5 {
-            format!(
-                "{} of {of}",
-                c.say(Claim::bare_share(
-                    self.high,
-                    Basis::TaskCpu,
-                    amount,
-                    series.clone()
-                ))
-            )
-        } else {
-            format!(
-                "{}–{} of {of}",
-                c.say(Claim::level(self.low, 0, "", series.clone())),
-                c.say(Claim::bare_share(
-                    self.high.min(999.0),
-                    Basis::TaskCpu,
-                    amount,
-                    series.clone()
-                ))
-            )
-        }
-    }
-
-    /// "93–100% of 512u", for subjects and SMS.
-    pub fn compact(&self, ctx: &Context<'_>, series: &SeriesRef, c: &mut Claims) -> String {
-        let amount = ctx.task_cpu().map(f64::from);
-        let range = if (self.high - self.low).abs() < 0.5 {
             c.say(Claim::bare_share(
                 self.high,
                 Basis::TaskCpu,
@@ -114,7 +85,20 @@ impl PinnedRun {
                     series.clone()
                 ))
             )
-        };
+        }
+    }
+
+    /// "93–100% of the task's 512 units (0.5 vCPU)", from the series that decided.
+    pub fn describe(&self, ctx: &Context<'_>, series: &SeriesRef, c: &mut Claims) -> String {
+        let amount = ctx.task_cpu().map(f64::from);
+        let of = cpu_alloc_text(amount, c);
+        format!("{} of {of}", self.range(amount, series, c))
+    }
+
+    /// "93–100% of 512u", for subjects and SMS.
+    pub fn compact(&self, ctx: &Context<'_>, series: &SeriesRef, c: &mut Claims) -> String {
+        let amount = ctx.task_cpu().map(f64::from);
+        let range = self.range(amount, series, c);
         match amount {
             Some(a) => format!("{range} of {}", c.say(Claim::units_short(a))),
             None => range,

@@ -11,7 +11,7 @@ use ecs_autopsy::app::Handled;
 use ecs_autopsy::report::archive::Outcome;
 use serde_json::Value;
 
-use crate::reporting::{Target, target};
+use crate::reporting::{Target, storm_stop, target};
 use crate::sandbox::sandbox;
 
 /// Bodies POSTed to a local HTTP endpoint, in arrival order.
@@ -199,18 +199,7 @@ async fn every_message_of_a_storm_shares_one_thread() {
     let base = payload("oom-leak");
 
     for i in 0..6 {
-        let mut p = base.clone();
-        let arn = format!("arn:aws:ecs:eu-west-1:123456789012:task/oom-leak/chat{i:028}");
-        let stopped =
-            chrono::DateTime::parse_from_rfc3339(p["detail"]["stoppedAt"].as_str().expect("time"))
-                .expect("time")
-                .to_utc()
-                + chrono::Duration::seconds(40 * i);
-        p["detail"]["taskArn"] = arn.clone().into();
-        p["detail"]["stoppedAt"] = stopped
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-            .into();
-        p["resources"] = serde_json::json!([arn]);
+        let p = storm_stop(&base, "chat", i);
         t.app
             .handle(p, Duration::from_secs(30))
             .await

@@ -10,7 +10,8 @@ use ecs_autopsy::{Cause, Diagnosis, diagnose};
 
 use crate::sandbox::{PLANTED, sandbox};
 
-async fn gathered(scenario: &str) -> (Evidence, Diagnosis) {
+/// Gathers `scenario` from the emulator with the function's own settings and diagnoses it.
+pub(crate) async fn gathered(scenario: &str) -> (Evidence, Diagnosis) {
     let sb = sandbox();
     let clients = Clients::new(&sb.sdk_config().await);
     let event = sb.event(scenario);

@@ -184,6 +184,25 @@ impl Target {
     }
 }
 
+/// The `i`-th stop of a storm built from the oom-leak `base`: its own task id (`tag` then digits)
+/// and a stop 40 s after the previous one.
+pub(crate) fn storm_stop(base: &Value, tag: &str, i: i64) -> Value {
+    let mut p = base.clone();
+    let digits = 32 - tag.len();
+    let arn = format!("arn:aws:ecs:eu-west-1:123456789012:task/oom-leak/{tag}{i:0digits$}");
+    let stopped =
+        chrono::DateTime::parse_from_rfc3339(p["detail"]["stoppedAt"].as_str().expect("time"))
+            .expect("time")
+            .to_utc()
+            + chrono::Duration::seconds(40 * i);
+    p["detail"]["taskArn"] = arn.clone().into();
+    p["detail"]["stoppedAt"] = stopped
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        .into();
+    p["resources"] = serde_json::json!([arn]);
+    p
+}
+
 fn payload(scenario: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(sandbox().event_path(scenario)).expect("event"))
         .expect("json")
@@ -514,18 +533,7 @@ async fn six_oom_kills_in_four_minutes_give_six_records_and_at_most_two_messages
     let t = target(false).await;
     let base = payload("oom-leak");
     for i in 0..6 {
-        let mut p = base.clone();
-        let arn = format!("arn:aws:ecs:eu-west-1:123456789012:task/oom-leak/storm{i:027}");
-        let stopped =
-            chrono::DateTime::parse_from_rfc3339(p["detail"]["stoppedAt"].as_str().expect("time"))
-                .expect("time")
-                .to_utc()
-                + chrono::Duration::seconds(40 * i);
-        p["detail"]["taskArn"] = arn.clone().into();
-        p["detail"]["stoppedAt"] = stopped
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-            .into();
-        p["resources"] = serde_json::json!([arn]);
+        let p = storm_stop(&base, "storm", i);
         let handled = t
             .app
             .handle(p, Duration::from_secs(30))

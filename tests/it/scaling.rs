@@ -2,27 +2,10 @@
 //! providers and the AWS/Logs metrics are gathered over HTTP and named in the verdict with the
 //! numbers that were read.
 
-use std::time::Duration;
-
 use ecs_autopsy::evidence::{Evidence, Source};
-use ecs_autopsy::gather::{Clients, Settings, gather};
 use ecs_autopsy::{Cause, Diagnosis, diagnose};
 
-use crate::sandbox::sandbox;
-
-async fn gathered(scenario: &str) -> (Evidence, Diagnosis) {
-    let sb = sandbox();
-    let clients = Clients::new(&sb.sdk_config().await);
-    let event = sb.event(scenario);
-    let evidence = gather(
-        &clients,
-        &event,
-        &Settings::new(30, Duration::from_secs(30)),
-    )
-    .await;
-    let diagnosis = diagnose(&event, &evidence);
-    (evidence, diagnosis)
-}
+use crate::gather::gathered;
 
 /// None of the scaling sources is recorded as missing (the samples plant no container logs).
 fn scaling_read(e: &Evidence) -> bool {
