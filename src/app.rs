@@ -10,13 +10,14 @@ use chrono::Utc;
 use tracing::Instrument;
 
 use crate::config::Config;
+use crate::deliver::s3::s3_client;
+use crate::deliver::{Archive, ArchiveError, Claim, Outcome, S3Store, Settlement, SnsNotifier};
 use crate::diagnose::diagnose;
 use crate::error::EventError;
 use crate::event::{self, Incoming};
 use crate::evidence::Evidence;
 use crate::gather::accounts::{AccountClients, Scoped};
 use crate::gather::{Clients, Scope, Settings};
-use crate::report::archive::{Archive, ArchiveError, Claim, Outcome};
 use crate::report::{Record, render_html};
 
 /// Time kept back from the invocation's deadline for diagnosing, archiving and publishing.
@@ -27,8 +28,8 @@ pub struct App {
     pub clients: Clients,
     /// Every other account and region (org-wide).
     pub accounts: AccountClients,
-    pub sns: aws_sdk_sns::Client,
-    pub archive: Archive,
+    pub notifier: SnsNotifier,
+    pub archive: Archive<S3Store>,
     pub config: Config,
 }
 
@@ -55,16 +56,16 @@ impl HandleError {
         match self {
             HandleError::Event(_) => "MalformedEvent",
             HandleError::Archive(e) => match e {
-                ArchiveError::S3 { code, message, .. }
-                    if kms(code.as_deref()) || kms_message(message.as_deref()) =>
+                ArchiveError::Store(s)
+                    if kms(s.code.as_deref()) || kms_message(s.message.as_deref()) =>
                 {
                     "KmsDenied"
                 }
-                ArchiveError::S3 { code, .. } if denied(code.as_deref()) => "S3AccessDenied",
-                ArchiveError::S3 { code, .. } if code.as_deref() == Some("NoSuchBucket") => {
+                ArchiveError::Store(s) if denied(s.code.as_deref()) => "S3AccessDenied",
+                ArchiveError::Store(s) if s.code.as_deref() == Some("NoSuchBucket") => {
                     "S3NoSuchBucket"
                 }
-                ArchiveError::S3 { .. } => "S3Failed",
+                ArchiveError::Store(_) => "S3Failed",
                 ArchiveError::Corrupt { .. } => "ArchiveCorrupt",
                 ArchiveError::InProgress { .. } => "ArchiveInProgress",
                 ArchiveError::Contended { .. } => "ArchiveContended",
@@ -108,23 +109,13 @@ pub enum Handled {
     Done(Outcome),
 }
 
-/// S3 uses path-style addressing when a custom endpoint is set (emulators, VPC endpoints).
-pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
-    let custom = sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(custom)
-            .build(),
-    )
-}
-
 impl App {
     pub fn new(sdk: &SdkConfig, config: Config) -> Self {
         Self {
             clients: Clients::new(sdk),
             accounts: AccountClients::new(sdk, &config),
-            sns: aws_sdk_sns::Client::new(sdk),
-            archive: Archive::new(s3_client(sdk), &config),
+            notifier: SnsNotifier::new(aws_sdk_sns::Client::new(sdk), config.topic_arn.clone()),
+            archive: Archive::new(S3Store::new(s3_client(sdk), config.bucket.clone()), &config),
             config,
         }
     }
@@ -275,19 +266,15 @@ impl App {
                 (etag, Record::new(&event, &evidence, &diagnosis), html)
             }
         };
-        let outcome = self
-            .archive
-            .settle(
-                &self.sns,
-                &self.config,
-                &keys,
-                etag,
-                record,
-                html,
-                storm,
-                Utc::now(),
-            )
-            .await?;
+        let settlement = Settlement {
+            keys,
+            claim_etag: etag,
+            record,
+            html,
+            storm,
+            now: Utc::now(),
+        };
+        let outcome = self.archive.settle(&self.notifier, settlement).await?;
         tracing::info!(%task_arn, outcome = ?outcome, "handled");
         Ok(Handled::Done(outcome))
     }

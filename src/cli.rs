@@ -261,7 +261,7 @@ pub async fn load_record(source: &str) -> Result<Record, CliError> {
         uri: source.to_owned(),
         source: "expected s3://bucket/key".into(),
     })?;
-    let s3 = crate::app::s3_client(&load_aws_config().await);
+    let s3 = crate::deliver::s3::s3_client(&load_aws_config().await);
     let s3_err = |e: Box<dyn std::error::Error + Send + Sync>| CliError::S3 {
         uri: source.to_owned(),
         source: e,

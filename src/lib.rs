@@ -1,7 +1,8 @@
 //! ecs-autopsy: explains why an Amazon ECS task stopped.
 //!
 //! Flow is one-way: an [`event`] and gathered [`evidence`] go into [`diagnose`], a pure function,
-//! and its [`diagnose::Diagnosis`] goes to [`report`] for rendering.
+//! and its [`diagnose::Diagnosis`] goes to [`report`] for rendering, then to [`deliver`] to be
+//! archived and published.
 
 pub mod diagnose;
 pub mod error;
@@ -14,6 +15,7 @@ pub use evidence::Evidence;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod deliver;
 pub mod gather;
 pub mod report;
 pub mod tls;

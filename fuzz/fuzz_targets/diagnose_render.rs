@@ -3,7 +3,7 @@
 #![no_main]
 
 use ecs_autopsy::event::Incoming;
-use ecs_autopsy::report::{ConsoleLinks, Record, notify, render_email, render_html, render_sms, render_subject};
+use ecs_autopsy::report::{ConsoleLinks, Record, message, render_email, render_html, render_sms, render_subject};
 use ecs_autopsy::{Evidence, diagnose, parse_event};
 use libfuzzer_sys::fuzz_target;
 
@@ -23,6 +23,6 @@ fuzz_target!(|data: &[u8]| {
     let _ = render_email(&event, &evidence, &d, &ConsoleLinks::for_event(&event), None);
     let _ = render_html(&event, &evidence, &d);
     let record = Record::new(&event, &evidence, &d);
-    let n = notify::build(&record, None);
-    assert!(n.message.len() <= notify::MESSAGE_BUDGET);
+    let n = message::build(&record, None);
+    assert!(n.message.len() <= message::MESSAGE_BUDGET);
 });

@@ -1,12 +1,12 @@
 //! Rendering a diagnosis for people and machines: subject, SMS, plain-text email, and the JSON
-//! archive record. Everything here is pure; publishing and archiving build on it.
+//! archive record, the SNS message and the chat card. Everything here is pure: it never calls
+//! AWS; `deliver` archives and publishes what it renders.
 
-pub mod archive;
 mod charts;
 pub mod chat;
 mod email;
 mod html;
-pub mod notify;
+pub mod message;
 mod record;
 pub mod text;
 
@@ -15,7 +15,8 @@ use crate::event::TaskStateChange;
 
 pub use email::{ConsoleLinks, render_email};
 pub use html::{HtmlError, render_html};
-pub use record::{Notification, Record, SCHEMA_VERSION, StormNote};
+pub use message::SnsMessage;
+pub use record::{NotificationStatus, Record, SCHEMA_VERSION, StormNote};
 
 /// "prod/web" for a service task, "prod/family:batch" for a standalone one.
 pub fn scope_label(event: &TaskStateChange) -> String {

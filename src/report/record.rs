@@ -10,10 +10,10 @@ use crate::evidence::Evidence;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Where the record stands in the notify-once protocol (see `report::archive`).
+/// Where the record stands in the notify-once protocol (see `deliver::archive`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Notification {
+pub enum NotificationStatus {
     /// Claimed for notification; not yet published.
     #[default]
     Pending,
@@ -25,9 +25,9 @@ pub enum Notification {
     SuppressedStorm,
 }
 
-impl Notification {
+impl NotificationStatus {
     pub fn is_final(self) -> bool {
-        self != Notification::Pending
+        self != NotificationStatus::Pending
     }
 }
 
@@ -53,7 +53,7 @@ pub struct Record {
     pub diagnosis: Diagnosis,
     pub notified: bool,
     #[serde(default)]
-    pub notification: Notification,
+    pub notification: NotificationStatus,
     /// When an invocation claimed the notification (the lease of the notify-once protocol).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claimed_at: Option<DateTime<Utc>>,
@@ -84,7 +84,7 @@ impl Record {
             stopped_at: event.stopped_at(),
             diagnosis: diagnosis.clone(),
             notified: false,
-            notification: Notification::Pending,
+            notification: NotificationStatus::Pending,
             claimed_at: None,
             storm: None,
             placeholder: false,

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ecs_autopsy::app::Handled;
-use ecs_autopsy::report::archive::Outcome;
+use ecs_autopsy::deliver::Outcome;
 use serde_json::Value;
 
 use crate::reporting::{Target, storm_stop, target};
@@ -73,7 +73,8 @@ impl Listener {
 async fn subscribed(t: &Target) -> Listener {
     let l = listen();
     t.app
-        .sns
+        .notifier
+        .client
         .subscribe()
         .topic_arn(&t.app.config.topic_arn)
         .protocol("https")
@@ -194,7 +195,7 @@ async fn chat_subscription_receives_a_custom_notification_with_the_record_key() 
 async fn every_message_of_a_storm_shares_one_thread() {
     let mut t = target(false).await;
     // A one-minute window with stops 40 s apart notifies every other stop.
-    t.app.config.storm_window_minutes = 1;
+    t.app.archive.storm_window = chrono::Duration::minutes(1);
     let l = subscribed(&t).await;
     let base = payload("oom-leak");
 

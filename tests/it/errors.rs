@@ -9,7 +9,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_smithy_mocks::{Rule, RuleMode, mock};
 use aws_smithy_types::error::ErrorMetadata;
-use ecs_autopsy::app::s3_client;
+use ecs_autopsy::deliver::s3::s3_client;
 use serde_json::Value;
 
 use crate::reporting::{Target, target};
@@ -72,7 +72,7 @@ async fn with_s3_put_failing(t: &mut Target, code: &'static str, message: &'stat
         .repeatedly()
         .build();
     let client = s3_client(&sdk);
-    t.app.archive.s3 = aws_sdk_s3::Client::from_conf(
+    t.app.archive.store.client = aws_sdk_s3::Client::from_conf(
         client
             .config()
             .to_builder()
@@ -91,7 +91,7 @@ async fn with_publish_failing(t: &mut Target, code: &'static str, message: &'sta
         })
         .repeatedly()
         .build();
-    t.app.sns = aws_sdk_sns::Client::from_conf(
+    t.app.notifier.client = aws_sdk_sns::Client::from_conf(
         aws_sdk_sns::config::Builder::from(&sdk)
             .retry_config(RetryConfig::disabled())
             .interceptor(interceptor(&rule))

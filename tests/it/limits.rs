@@ -1,8 +1,8 @@
 //! Hostile and oversized input: every channel keeps its limits and nothing breaks.
 
+use ecs_autopsy::deliver::Layout;
 use ecs_autopsy::evidence::{ContainerLogTail, Evidence, LogLine};
-use ecs_autopsy::report::archive::Archive;
-use ecs_autopsy::report::notify::{self, MESSAGE_BUDGET};
+use ecs_autopsy::report::message::{self, MESSAGE_BUDGET};
 use ecs_autopsy::report::text::is_gsm7_safe;
 use ecs_autopsy::report::{Record, render_html, render_subject};
 use ecs_autopsy::{config::Config, diagnose};
@@ -17,7 +17,7 @@ fn check_channels(event: &ecs_autopsy::TaskStateChange, evidence: &Evidence) {
     let record = Record::new(event, evidence, &d);
     let line = record.to_json_line().expect("serializes");
     assert!(!line.contains('\n'));
-    let n = notify::build(&record, Some("https://example.com/r"));
+    let n = message::build(&record, Some("https://example.com/r"));
     assert!(
         n.message.len() <= MESSAGE_BUDGET,
         "{} bytes",
@@ -101,12 +101,7 @@ fn s3_keys_from_hostile_names_stay_inside_their_partition() {
         _ => None,
     })
     .expect("config");
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .build(),
-    );
-    let key = Archive::new(s3, &config).record_key(&record);
+    let key = Layout::new(config.prefix.clone()).record_key(&record);
     assert!(key.starts_with("incidents/cluster="), "{key}");
     assert_eq!(key.matches('/').count(), 4, "{key}");
     assert!(

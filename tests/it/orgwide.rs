@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use ecs_autopsy::app::Handled;
-use ecs_autopsy::report::Notification;
-use ecs_autopsy::report::archive::Outcome;
+use ecs_autopsy::deliver::Outcome;
+use ecs_autopsy::report::NotificationStatus;
 use serde_json::Value;
 
 use crate::reporting::{Target, target, target_with};
@@ -45,7 +45,7 @@ async fn archived_and_notified(t: &Target, scenario: &str) -> Value {
     else {
         panic!("not archived: {handled:?}");
     };
-    assert_eq!(notification, Notification::Sent, "notified");
+    assert_eq!(notification, NotificationStatus::Sent, "notified");
     assert_eq!(t.messages().await.len(), 1, "one message");
     let body = t.object(&key).await.expect("record archived");
     serde_json::from_str(body.trim_end()).expect("record JSON")

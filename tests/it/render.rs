@@ -178,9 +178,9 @@ fn a_2_mb_log_tail_still_fits_in_one_sns_message() {
     }
     let d = diagnose(&event, &ev);
     let record = Record::new(&event, &ev, &d);
-    let n = ecs_autopsy::report::notify::build(&record, Some("https://example.com/report"));
+    let n = ecs_autopsy::report::message::build(&record, Some("https://example.com/report"));
     assert!(
-        n.message.len() <= ecs_autopsy::report::notify::MESSAGE_BUDGET,
+        n.message.len() <= ecs_autopsy::report::message::MESSAGE_BUDGET,
         "{}",
         n.message.len()
     );

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use aws_smithy_mocks::{RuleMode, mock};
 use aws_smithy_types::error::ErrorMetadata;
-use ecs_autopsy::app::{App, Handled, s3_client};
+use ecs_autopsy::app::{App, Handled};
 use ecs_autopsy::config::Config;
-use ecs_autopsy::report::archive::Outcome;
-use ecs_autopsy::report::{Notification, Record};
+use ecs_autopsy::deliver::Outcome;
+use ecs_autopsy::deliver::s3::s3_client;
+use ecs_autopsy::report::{NotificationStatus, Record};
 use serde_json::Value;
 
 use crate::sandbox::{PLANTED, sandbox};
@@ -128,9 +129,10 @@ impl Target {
         let out = self
             .app
             .archive
-            .s3
+            .store
+            .client
             .get_object()
-            .bucket(&self.app.archive.bucket)
+            .bucket(&self.app.archive.store.bucket)
             .key(key)
             .send()
             .await
@@ -148,9 +150,10 @@ impl Target {
         let key = self.app.archive.record_key(&record);
         self.app
             .archive
-            .s3
+            .store
+            .client
             .put_object()
-            .bucket(&self.app.archive.bucket)
+            .bucket(&self.app.archive.store.bucket)
             .key(&key)
             .body(record.to_json_line().expect("json").into_bytes().into())
             .send()
@@ -171,9 +174,10 @@ impl Target {
         let out = self
             .app
             .archive
-            .s3
+            .store
+            .client
             .list_objects_v2()
-            .bucket(&self.app.archive.bucket)
+            .bucket(&self.app.archive.store.bucket)
             .send()
             .await
             .expect("list");
@@ -370,13 +374,13 @@ async fn a_publish_failure_is_retried_and_still_notifies_once() {
             )
             .build(),
     );
-    let real = std::mem::replace(&mut t.app.sns, failing);
+    let real = std::mem::replace(&mut t.app.notifier.client, failing);
     let first = t
         .app
         .handle(payload("credits"), Duration::from_secs(30))
         .await;
     assert!(first.is_err(), "the failure surfaces so Lambda retries");
-    t.app.sns = real;
+    t.app.notifier.client = real;
     let second = t
         .app
         .handle(payload("credits"), Duration::from_secs(30))
@@ -386,7 +390,7 @@ async fn a_publish_failure_is_retried_and_still_notifies_once() {
         matches!(
             second,
             Handled::Done(Outcome::Archived {
-                notification: Notification::Sent,
+                notification: NotificationStatus::Sent,
                 ..
             })
         ),
@@ -413,7 +417,7 @@ async fn a_crash_after_archiving_is_recovered_on_retry() {
         matches!(
             handled,
             Handled::Done(Outcome::Archived {
-                notification: Notification::Sent,
+                notification: NotificationStatus::Sent,
                 ..
             })
         ),
@@ -445,9 +449,10 @@ async fn a_crash_right_after_the_claim_is_recovered_with_a_full_diagnosis() {
     let key = t.app.archive.keys_for(&event).record;
     t.app
         .archive
-        .s3
+        .store
+        .client
         .put_object()
-        .bucket(&t.app.archive.bucket)
+        .bucket(&t.app.archive.store.bucket)
         .key(&key)
         .body(
             placeholder
@@ -497,7 +502,7 @@ async fn concurrent_deliveries_of_one_stop_notify_once() {
             matches!(
                 h,
                 Ok(Handled::Done(Outcome::Archived {
-                    notification: Notification::Sent,
+                    notification: NotificationStatus::Sent,
                     ..
                 }))
             )
@@ -570,7 +575,7 @@ async fn benign_stops_are_archived_not_notified_unless_asked() {
     assert!(matches!(
         handled,
         Handled::Done(Outcome::Archived {
-            notification: Notification::SuppressedBenign,
+            notification: NotificationStatus::SuppressedBenign,
             ..
         })
     ));

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use ecs_autopsy::config::Config;
-use ecs_autopsy::report::archive::Archive;
+use ecs_autopsy::deliver::Layout;
 use serde_json::json;
 
 use crate::support::event_with;
@@ -47,13 +47,8 @@ fn athena_projection_locates_exactly_the_archive_keys() {
         _ => None,
     })
     .expect("config");
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version(aws_config::BehaviorVersion::latest())
-            .build(),
-    );
 
-    let key = Archive::new(s3, &config).keys_for(&event).record;
+    let key = Layout::new(config.prefix.clone()).keys_for(&event).record;
     let projected = location
         .trim_start_matches("!Sub ")
         .trim_matches('"')

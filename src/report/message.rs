@@ -1,15 +1,13 @@
-//! The SNS notification: `MessageStructure=json` with a plain `default`, the full `email`
-//! report, a ≤ 140-character GSM-7 `sms`, the JSON record for `sqs` and `lambda` (without the
-//! metric series and log tails, which stay in the archive under its `archive_key`), and for
-//! `https` the Amazon Q Developer custom notification that Slack and Teams channels render
-//! ([`super::chat`]); a ≤ 99-character ASCII subject; String attributes for subscription filter
-//! policies.
+//! The SNS message, rendered here and published by `deliver::sns`: `MessageStructure=json` with
+//! a plain `default`, the full `email` report, a ≤ 140-character GSM-7 `sms`, the JSON record for
+//! `sqs` and `lambda` (without the metric series and log tails, which stay in the archive under
+//! its `archive_key`), and for `https` the Amazon Q Developer custom notification that Slack and
+//! Teams channels render ([`super::chat`]); a ≤ 99-character ASCII subject; String attributes for
+//! subscription filter policies.
 //!
 //! The whole message stays under SNS's 256 KB. The chat form is bounded by its own limits
 //! (a few tens of KB at most), so when the message would not fit, the JSON form loses all its
 //! evidence; then the email loses log lines and finally its tail — never the verdict.
-
-use aws_sdk_sns::types::MessageAttributeValue;
 
 use super::text::truncate_bytes;
 use super::{ConsoleLinks, Record, chat, render_email, render_sms, render_subject};
@@ -19,7 +17,7 @@ use crate::diagnose::Diagnosis;
 pub const MESSAGE_BUDGET: usize = 250_000;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Notification {
+pub struct SnsMessage {
     pub subject: String,
     /// The JSON document sent with `MessageStructure=json`.
     pub message: String,
@@ -211,7 +209,7 @@ fn assemble(
 
 /// Builds the notification for a record that is not (yet) archived: the chat form then carries
 /// no record key.
-pub fn build(record: &Record, report_link: Option<&str>) -> Notification {
+pub fn build(record: &Record, report_link: Option<&str>) -> SnsMessage {
     build_archived(record, None, report_link)
 }
 
@@ -220,7 +218,7 @@ pub fn build_archived(
     record: &Record,
     record_key: Option<&str>,
     report_link: Option<&str>,
-) -> Notification {
+) -> SnsMessage {
     let links = ConsoleLinks::for_event(&record.event);
     let d = &record.diagnosis;
     let mut sms = render_sms(&record.event, d, None);
@@ -255,7 +253,7 @@ pub fn build_archived(
         }
     }
     let service = record.service.clone().unwrap_or_else(|| "none".to_owned());
-    Notification {
+    SnsMessage {
         subject: render_subject(&record.event, d),
         message,
         attributes: vec![
@@ -275,49 +273,6 @@ fn non_empty(s: &str) -> String {
     } else {
         s.to_owned()
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("SNS Publish to {topic} failed{}", super::archive::code_suffix(.code))]
-pub struct PublishError {
-    pub topic: String,
-    /// The AWS error code (`AuthorizationError`, `KMSAccessDenied`, …), when SNS sent one.
-    pub code: Option<String>,
-    #[source]
-    pub source: Box<dyn std::error::Error + Send + Sync>,
-}
-
-/// Publishes and returns the SNS message id.
-pub async fn publish(
-    sns: &aws_sdk_sns::Client,
-    topic: &str,
-    n: &Notification,
-) -> Result<String, PublishError> {
-    let err = |code: Option<&str>, e: Box<dyn std::error::Error + Send + Sync>| PublishError {
-        topic: topic.to_owned(),
-        code: code.map(str::to_owned),
-        source: e,
-    };
-    let mut req = sns
-        .publish()
-        .topic_arn(topic)
-        .subject(&n.subject)
-        .message(&n.message)
-        .message_structure("json");
-    for (name, value) in &n.attributes {
-        let attr = MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(value)
-            .build()
-            .map_err(|e| err(None, Box::new(e)))?;
-        req = req.message_attributes(*name, attr);
-    }
-    let out = req.send().await.map_err(|e| {
-        use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-        let code = e.code().map(str::to_owned);
-        err(code.as_deref(), Box::new(e))
-    })?;
-    Ok(out.message_id().unwrap_or_default().to_owned())
 }
 
 #[cfg(test)]
