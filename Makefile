@@ -24,10 +24,10 @@ fmt-check:
 	$(CARGO) fmt --all -- --check
 
 clippy:
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 unit: $(SANDBOX_READY)
-	$(CARGO) test --all-targets
+	$(CARGO) test --workspace --all-targets
 
 ## demo: the real function under a local Lambda Runtime API against the local AWS emulator.
 demo: $(SANDBOX_READY)
@@ -49,7 +49,7 @@ explain-samples:
 ## artifact size (method in BENCHMARKS.md). Uses the release binary and the local emulator.
 bench: $(SANDBOX_READY) artifact
 	@mkdir -p target/bench
-	$(CARGO) bench --bench engine -- --output-format bencher --warm-up-time 1 --measurement-time 3 | tee target/bench/criterion.txt
+	$(CARGO) bench -p ecs-autopsy-core --bench engine -- --output-format bencher --warm-up-time 1 --measurement-time 3 | tee target/bench/criterion.txt
 	$(CARGO) build --release --bin autopsy-lambda
 	.venv/bin/python tests/sandbox/bench.py --function target/release/autopsy-lambda \
 	  --criterion target/bench/criterion.txt \

@@ -4,16 +4,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-/// Why an incoming payload could not be read as an event.
-#[derive(Debug, Error)]
-pub enum EventError {
-    #[error("malformed event JSON: {0}")]
-    Json(#[source] serde_json::Error),
-    #[error("an event must be a JSON object")]
-    NotAnObject,
-    #[error("an ECS task state change without `{0}`")]
-    Missing(&'static str),
-}
+pub use ecs_autopsy_core::error::EventError;
 
 /// Why an input file could not be used by the CLI.
 #[derive(Debug, Error)]

@@ -2,9 +2,9 @@
 //! The input may also carry evidence after a NUL byte, so the engine sees hostile evidence too.
 #![no_main]
 
-use ecs_autopsy::event::Incoming;
-use ecs_autopsy::report::{ConsoleLinks, Record, message, render_email, render_html, render_sms, render_subject};
-use ecs_autopsy::{Evidence, diagnose, parse_event};
+use ecs_autopsy_core::event::Incoming;
+use ecs_autopsy_core::report::{ConsoleLinks, Record, message, render_email, render_html, render_sms, render_subject};
+use ecs_autopsy_core::{Evidence, diagnose, parse_event};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

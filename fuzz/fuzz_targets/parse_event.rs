@@ -5,6 +5,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = ecs_autopsy::parse_event(text);
+        let _ = ecs_autopsy_core::parse_event(text);
     }
 });

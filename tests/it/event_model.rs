@@ -96,7 +96,7 @@ fn fargate_event_keeps_attachments_and_capacity_provider() {
 #[test]
 fn unknown_stop_codes_and_statuses_are_kept() {
     let e = crate::support::event_with(serde_json::json!({
-        "stopCode": "SomethingNew", "launchType": "MANAGED_INSTANCES", "brandNewField": {"x": 1}
+        "stopCode": "SomethingNew", "launchType": "SOMETHING_NEWER", "brandNewField": {"x": 1}
     }));
     assert_eq!(
         e.detail.stop_code,
@@ -104,7 +104,7 @@ fn unknown_stop_codes_and_statuses_are_kept() {
     );
     assert_eq!(
         e.detail.launch_type,
-        Some(LaunchType::Other("MANAGED_INSTANCES".into()))
+        Some(LaunchType::Other("SOMETHING_NEWER".into()))
     );
     let json = serde_json::to_value(&e).expect("serializes");
     assert_eq!(json["detail"]["stopCode"], "SomethingNew");

@@ -752,13 +752,13 @@ mod tests {
 
     fn at_max_sample() -> (crate::event::TaskStateChange, crate::evidence::Evidence) {
         let event = match crate::event::parse_event(include_str!(
-            "../../events/cpu_starved_at_max_capacity_fargate.json"
+            "../../../events/cpu_starved_at_max_capacity_fargate.json"
         )) {
             Ok(crate::event::Incoming::Stopped(e)) => *e,
             other => panic!("not a stopped task: {other:?}"),
         };
         let evidence = serde_json::from_str(include_str!(
-            "../../events/cpu_starved_at_max_capacity_fargate.evidence.json"
+            "../../../events/cpu_starved_at_max_capacity_fargate.evidence.json"
         ))
         .expect("evidence fixture");
         (event, evidence)

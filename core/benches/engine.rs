@@ -1,11 +1,11 @@
 //! Engine throughput: diagnoses per second and renders per second on the sample incidents.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use ecs_autopsy::event::{Incoming, TaskStateChange, parse_event};
-use ecs_autopsy::report::{
+use ecs_autopsy_core::event::{Incoming, TaskStateChange, parse_event};
+use ecs_autopsy_core::report::{
     ConsoleLinks, Record, render_email, render_html, render_sms, render_subject,
 };
-use ecs_autopsy::{Evidence, diagnose};
+use ecs_autopsy_core::{Evidence, diagnose};
 use std::hint::black_box;
 
 fn load(event: &str, evidence: &str) -> (TaskStateChange, Evidence) {
@@ -20,17 +20,17 @@ fn load(event: &str, evidence: &str) -> (TaskStateChange, Evidence) {
 
 fn engine(c: &mut Criterion) {
     let seed = load(
-        include_str!("../events/cpu_starved_elb_kill_ec2_signup_day.json"),
-        include_str!("../events/cpu_starved_elb_kill_ec2_signup_day.evidence.json"),
+        include_str!("../../events/cpu_starved_elb_kill_ec2_signup_day.json"),
+        include_str!("../../events/cpu_starved_elb_kill_ec2_signup_day.evidence.json"),
     );
     let leak = load(
-        include_str!("../events/oom_killed_reason_fargate_leak.json"),
-        include_str!("../events/oom_killed_reason_fargate_leak.evidence.json"),
+        include_str!("../../events/oom_killed_reason_fargate_leak.json"),
+        include_str!("../../events/oom_killed_reason_fargate_leak.evidence.json"),
     );
     let mut g = c.benchmark_group("engine");
     g.throughput(Throughput::Elements(1));
     g.bench_function("parse_event", |b| {
-        let text = include_str!("../events/cpu_starved_elb_kill_ec2_signup_day.json");
+        let text = include_str!("../../events/cpu_starved_elb_kill_ec2_signup_day.json");
         b.iter(|| parse_event(black_box(text)))
     });
     g.bench_function("diagnose/seed_cpu_starved", |b| {
