@@ -9,6 +9,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use crate::vocab::{
+    ActivityStatus, DeploymentStatus, HealthStatus, HostStatus, LaunchType, LogDriver,
+    ManagedScaling, NotScaledCode, PolicyType, RolloutState, StopCode, TargetHealthReason,
+    TargetHealthState,
+};
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Evidence {
@@ -124,7 +130,7 @@ pub struct HealthCheckFacts {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LogConfigFacts {
-    pub driver: String,
+    pub driver: LogDriver,
     pub group: Option<String>,
     pub region: Option<String>,
     pub stream_prefix: Option<String>,
@@ -139,7 +145,7 @@ pub struct ServiceFacts {
     pub desired_count: Option<i64>,
     pub running_count: Option<i64>,
     pub pending_count: Option<i64>,
-    pub launch_type: Option<String>,
+    pub launch_type: Option<LaunchType>,
     pub capacity_provider_strategy: Vec<String>,
     pub health_check_grace_period_seconds: Option<u32>,
     pub deployment_circuit_breaker: Option<bool>,
@@ -153,9 +159,9 @@ pub struct ServiceFacts {
 #[serde(default)]
 pub struct DeploymentFacts {
     pub id: String,
-    pub status: Option<String>,
+    pub status: Option<DeploymentStatus>,
     pub task_definition: Option<String>,
-    pub rollout_state: Option<String>,
+    pub rollout_state: Option<RolloutState>,
     pub rollout_state_reason: Option<String>,
     pub desired_count: Option<i64>,
     pub running_count: Option<i64>,
@@ -210,8 +216,8 @@ pub struct TargetGroupHealthCheck {
 pub struct TargetHealthFacts {
     pub id: String,
     pub port: Option<u32>,
-    pub state: Option<String>,
-    pub reason: Option<String>,
+    pub state: Option<TargetHealthState>,
+    pub reason: Option<TargetHealthReason>,
     pub description: Option<String>,
 }
 
@@ -219,7 +225,7 @@ pub struct TargetHealthFacts {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TaskFacts {
-    pub health_status: Option<String>,
+    pub health_status: Option<HealthStatus>,
     pub containers: Vec<ContainerHealthFacts>,
 }
 
@@ -227,7 +233,7 @@ pub struct TaskFacts {
 #[serde(default)]
 pub struct ContainerHealthFacts {
     pub name: String,
-    pub health_status: Option<String>,
+    pub health_status: Option<HealthStatus>,
 }
 
 /// The EC2 container instance the task ran on.
@@ -237,8 +243,7 @@ pub struct HostFacts {
     pub container_instance_arn: Option<String>,
     pub ec2_instance_id: Option<String>,
     pub instance_type: Option<String>,
-    /// ACTIVE, DRAINING, INACTIVE, DEREGISTERING…
-    pub status: Option<String>,
+    pub status: Option<HostStatus>,
     pub status_reason: Option<String>,
     pub agent_connected: Option<bool>,
 }
@@ -330,8 +335,7 @@ pub struct ScalableTargetFacts {
 #[serde(default)]
 pub struct ScalingPolicyFacts {
     pub name: String,
-    /// TargetTrackingScaling, StepScaling, PredictiveScaling.
-    pub policy_type: String,
+    pub policy_type: PolicyType,
     /// Target tracking: the predefined metric (ECSServiceAverageCPUUtilization, …), or
     /// "Namespace/MetricName" of a customized one.
     pub metric: Option<String>,
@@ -347,8 +351,7 @@ pub struct ScalingPolicyFacts {
 pub struct ScalingActivityFacts {
     pub start: Option<DateTime<Utc>>,
     pub end: Option<DateTime<Utc>>,
-    /// Successful, Failed, Unfulfilled, InProgress, Pending, Overridden.
-    pub status: String,
+    pub status: ActivityStatus,
     /// "Setting desired count to 4."
     pub description: String,
     pub cause: String,
@@ -360,7 +363,7 @@ pub struct ScalingActivityFacts {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct NotScaledFacts {
-    pub code: String,
+    pub code: NotScaledCode,
     pub max_capacity: Option<i64>,
     pub min_capacity: Option<i64>,
     pub current_capacity: Option<i64>,
@@ -385,8 +388,7 @@ pub struct CapacityFacts {
 pub struct CapacityProviderFacts {
     pub name: String,
     pub auto_scaling_group_arn: Option<String>,
-    /// ENABLED or DISABLED.
-    pub managed_scaling: Option<String>,
+    pub managed_scaling: Option<ManagedScaling>,
     /// Target capacity %: the cluster's CPU/memory reservation managed scaling aims for.
     pub target_capacity_pct: Option<i64>,
     pub managed_termination_protection: Option<String>,
@@ -459,7 +461,7 @@ pub struct LogLine {
 pub struct RecentStop {
     pub task_arn: String,
     pub stopped_at: Option<DateTime<Utc>>,
-    pub stop_code: Option<String>,
+    pub stop_code: Option<StopCode>,
     pub stopped_reason: Option<String>,
     pub containers: Vec<RecentContainerExit>,
 }

@@ -236,11 +236,18 @@ open_enum!(
     }
 );
 
-impl Default for ActivityStatus {
-    fn default() -> Self {
-        Self::Other(String::new())
-    }
+/// Fields that are not optional in the evidence default to the empty value, as their strings did.
+macro_rules! empty_default {
+    ($($name:ident),+) => {
+        $(impl Default for $name {
+            fn default() -> Self {
+                Self::Other(String::new())
+            }
+        })+
+    };
 }
+
+empty_default!(LogDriver, PolicyType, ActivityStatus, NotScaledCode);
 
 #[cfg(test)]
 mod tests {
@@ -253,6 +260,22 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&v).expect("serializes"),
             "\"Target.Timeout\""
+        );
+    }
+
+    #[test]
+    fn ecs_managed_instances_is_a_known_launch_type() {
+        assert_eq!(
+            LaunchType::from("MANAGED_INSTANCES"),
+            LaunchType::ManagedInstances
+        );
+    }
+
+    #[test]
+    fn an_empty_default_serializes_as_the_empty_string() {
+        assert_eq!(
+            serde_json::to_string(&LogDriver::default()).expect("serializes"),
+            "\"\""
         );
     }
 

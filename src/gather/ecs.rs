@@ -96,7 +96,7 @@ pub async fn task_definition(
                 log: c.log_configuration().map(|l| {
                     let opt = |k: &str| l.options().and_then(|o| o.get(k)).cloned();
                     LogConfigFacts {
-                        driver: l.log_driver().as_str().to_owned(),
+                        driver: l.log_driver().as_str().into(),
                         group: opt("awslogs-group"),
                         region: opt("awslogs-region"),
                         stream_prefix: opt("awslogs-stream-prefix"),
@@ -162,7 +162,7 @@ pub async fn service(
         desired_count: Some(i64::from(s.desired_count())),
         running_count: Some(i64::from(s.running_count())),
         pending_count: Some(i64::from(s.pending_count())),
-        launch_type: s.launch_type().map(|l| l.as_str().to_owned()),
+        launch_type: s.launch_type().map(|l| l.as_str().into()),
         capacity_provider_strategy: s
             .capacity_provider_strategy()
             .iter()
@@ -178,9 +178,9 @@ pub async fn service(
             .iter()
             .map(|d| DeploymentFacts {
                 id: d.id().unwrap_or_default().to_owned(),
-                status: d.status().map(str::to_owned),
+                status: d.status().map(Into::into),
                 task_definition: d.task_definition().map(str::to_owned),
-                rollout_state: d.rollout_state().map(|r| r.as_str().to_owned()),
+                rollout_state: d.rollout_state().map(|r| r.as_str().into()),
                 rollout_state_reason: d.rollout_state_reason().map(str::to_owned),
                 desired_count: Some(i64::from(d.desired_count())),
                 running_count: Some(i64::from(d.running_count())),
@@ -220,13 +220,13 @@ pub async fn task_health(
     .await?;
     // DescribeTasks forgets a stopped task after about an hour: that is not an error.
     Ok(out.tasks().first().map(|t| TaskFacts {
-        health_status: t.health_status().map(|h| h.as_str().to_owned()),
+        health_status: t.health_status().map(|h| h.as_str().into()),
         containers: t
             .containers()
             .iter()
             .map(|c| ContainerHealthFacts {
                 name: c.name().unwrap_or_default().to_owned(),
-                health_status: c.health_status().map(|h| h.as_str().to_owned()),
+                health_status: c.health_status().map(|h| h.as_str().into()),
             })
             .collect(),
     }))
@@ -267,7 +267,7 @@ pub async fn host(
         container_instance_arn: Some(arn.to_owned()),
         ec2_instance_id: ci.ec2_instance_id().map(str::to_owned),
         instance_type,
-        status: ci.status().map(str::to_owned),
+        status: ci.status().map(Into::into),
         status_reason: ci.status_reason().map(str::to_owned),
         agent_connected: Some(ci.agent_connected()),
     }))
@@ -328,7 +328,7 @@ pub async fn describe_recent_stops(
         .map(|t| RecentStop {
             task_arn: t.task_arn().unwrap_or_default().to_owned(),
             stopped_at: t.stopped_at().and_then(to_chrono),
-            stop_code: t.stop_code().map(|c| c.as_str().to_owned()),
+            stop_code: t.stop_code().map(|c| c.as_str().into()),
             stopped_reason: t.stopped_reason().map(str::to_owned),
             containers: t
                 .containers()
@@ -452,7 +452,7 @@ pub fn event_from_task(t: &Task, region: Option<String>) -> TaskStateChange {
                 cpu: c.cpu().and_then(|v| v.trim().parse().ok()),
                 memory: c.memory().and_then(|v| v.trim().parse().ok()),
                 memory_reservation: c.memory_reservation().and_then(|v| v.trim().parse().ok()),
-                health_status: c.health_status().map(|h| h.as_str().to_owned()),
+                health_status: c.health_status().map(|h| h.as_str().into()),
                 ..Container::default()
             })
             .collect(),

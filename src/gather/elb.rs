@@ -59,11 +59,11 @@ pub async fn target_groups(
                     state: d
                         .target_health()
                         .and_then(|h| h.state())
-                        .map(|s| s.as_str().to_owned()),
+                        .map(|s| s.as_str().into()),
                     reason: d
                         .target_health()
                         .and_then(|h| h.reason())
-                        .map(|r| r.as_str().to_owned()),
+                        .map(|r| r.as_str().into()),
                     description: d
                         .target_health()
                         .and_then(|h| h.description())

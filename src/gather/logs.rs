@@ -6,7 +6,7 @@ use futures_util::future::join_all;
 
 use crate::error::GatherError;
 use crate::event::TaskStateChange;
-use crate::evidence::{ContainerLogTail, LogLine, TaskDefinitionFacts};
+use crate::evidence::{ContainerLogTail, LogDriver, LogLine, TaskDefinitionFacts};
 
 use super::scrub::log_line;
 use super::{Clients, LOG_TAIL_LINES, Settings, call};
@@ -29,7 +29,7 @@ pub async fn tails(
         .iter()
         .filter(|c| c.essential)
         .filter_map(|c| {
-            let log = c.log.as_ref().filter(|l| l.driver == "awslogs")?;
+            let log = c.log.as_ref().filter(|l| l.driver == LogDriver::Awslogs)?;
             let group = log.group.clone()?;
             let prefix = log.stream_prefix.clone()?;
             Some((

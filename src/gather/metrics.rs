@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use crate::error::GatherError;
 use crate::event::TaskStateChange;
-use crate::evidence::{ContainerUsage, Evidence, Metrics, Point, Series};
+use crate::evidence::{ContainerUsage, Evidence, LogDriver, Metrics, Point, Series};
 
 use super::ecs::to_chrono;
 use super::logs::PerfRecord;
@@ -288,7 +288,7 @@ pub fn log_groups(evidence: &Evidence) -> Vec<String> {
         .iter()
         .flat_map(|td| td.containers.iter());
     for c in containers {
-        if let Some(log) = c.log.as_ref().filter(|l| l.driver == "awslogs")
+        if let Some(log) = c.log.as_ref().filter(|l| l.driver == LogDriver::Awslogs)
             && let Some(g) = log.group.as_ref().filter(|g| !g.is_empty())
             && !groups.contains(g)
             && groups.len() < MAX_LOG_GROUPS
@@ -641,7 +641,7 @@ mod tests {
             .map(|i| ContainerDefinitionFacts {
                 name: format!("c{i}"),
                 log: Some(LogConfigFacts {
-                    driver: "awslogs".to_owned(),
+                    driver: LogDriver::Awslogs,
                     group: Some(format!("/ecs/g{}", i % 20)),
                     ..Default::default()
                 }),

@@ -113,7 +113,7 @@ pub async fn service_scaling(
             });
             ScalingPolicyFacts {
                 name: p.policy_name().to_owned(),
-                policy_type: p.policy_type().as_str().to_owned(),
+                policy_type: p.policy_type().as_str().into(),
                 metric,
                 target_value: tt.map(|c| c.target_value()),
                 scale_out_cooldown_s: tt.and_then(|c| c.scale_out_cooldown()).map(i64::from),
@@ -163,7 +163,7 @@ pub async fn activities(
         .map(|a| ScalingActivityFacts {
             start: to_chrono(a.start_time()),
             end: a.end_time().and_then(to_chrono),
-            status: a.status_code().as_str().to_owned(),
+            status: a.status_code().as_str().into(),
             description: a.description().to_owned(),
             cause: a.cause().to_owned(),
             status_message: a.status_message().map(str::to_owned),
@@ -171,7 +171,7 @@ pub async fn activities(
                 .not_scaled_reasons()
                 .iter()
                 .map(|r| NotScaledFacts {
-                    code: r.code().to_owned(),
+                    code: r.code().into(),
                     max_capacity: r.max_capacity().map(i64::from),
                     min_capacity: r.min_capacity().map(i64::from),
                     current_capacity: r.current_capacity().map(i64::from),
@@ -309,7 +309,7 @@ pub async fn providers(
             CapacityProviderFacts {
                 name: p.name().unwrap_or("").to_owned(),
                 auto_scaling_group_arn: asg.map(|a| a.auto_scaling_group_arn().to_owned()),
-                managed_scaling: ms.and_then(|m| m.status()).map(|s| s.as_str().to_owned()),
+                managed_scaling: ms.and_then(|m| m.status()).map(|s| s.as_str().into()),
                 target_capacity_pct: ms.and_then(|m| m.target_capacity()).map(i64::from),
                 managed_termination_protection: asg
                     .and_then(|a| a.managed_termination_protection())

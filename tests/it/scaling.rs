@@ -2,7 +2,8 @@
 //! providers and the AWS/Logs metrics are gathered over HTTP and named in the verdict with the
 //! numbers that were read.
 
-use ecs_autopsy::evidence::{Evidence, Source};
+use ecs_autopsy::diagnose::TimelineSource;
+use ecs_autopsy::evidence::{Evidence, ManagedScaling, Source};
 use ecs_autopsy::{Cause, Diagnosis, diagnose};
 
 use crate::gather::gathered;
@@ -35,8 +36,8 @@ async fn signup_day_names_the_policy_that_never_fired_managed_scaling_off_and_th
     assert_eq!(scaling.policies[0].target_value, Some(75.0));
     let capacity = e.capacity.as_ref().expect("capacity providers read");
     assert_eq!(
-        capacity.providers[0].managed_scaling.as_deref(),
-        Some("DISABLED")
+        capacity.providers[0].managed_scaling,
+        Some(ManagedScaling::Disabled)
     );
     let m = e.metrics.as_ref().expect("metrics");
     assert!(m.log_events.is_some() && m.alb_requests.is_some());
@@ -107,7 +108,8 @@ async fn working_policy_at_max_capacity_says_so() {
     assert!(
         d.timeline
             .iter()
-            .any(|t| t.source == "scaling" && t.text.ends_with("not scaled: AlreadyAtMaxCapacity")),
+            .any(|t| t.source == TimelineSource::Scaling
+                && t.text.ends_with("not scaled: AlreadyAtMaxCapacity")),
         "{:?}",
         d.timeline
     );

@@ -37,11 +37,35 @@ pub enum PressureLevel {
     Unknown,
 }
 
+/// The evidence that decided the CPU pressure level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpuEvidence {
+    /// The task's own CPU as a share of its allocation (Container Insights).
+    Task,
+    /// AWS/ECS CPUUtilization Maximum over the service's tasks.
+    ServiceMaximum,
+    /// AWS/ECS CPUUtilization Average over the service's tasks.
+    ServiceAverage,
+    /// A burstable host's CPUCreditBalance at zero.
+    HostCredits,
+}
+
+impl CpuEvidence {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Task => "task",
+            Self::ServiceMaximum => "service Maximum",
+            Self::ServiceAverage => "service Average",
+            Self::HostCredits => "host credits",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct CpuPressure {
     pub level: PressureLevel,
-    /// Which series decided: "task", "service Maximum", "service Average", "host credits".
-    pub decided_by: Option<&'static str>,
+    /// Which series decided.
+    pub decided_by: Option<CpuEvidence>,
     /// The series behind `peak_pct` and `pinned`.
     pub series: Option<SeriesRef>,
     /// Peak CPU % of the allocation before the kill, from the best series available.
@@ -133,17 +157,26 @@ pub fn assess(ctx: &Context<'_>) -> CpuPressure {
     out.service_max_peak = svc_max.and_then(|s| s.max_between(from, to));
 
     let candidates = [
-        (task, "task", SeriesRef::TaskCpuPct),
-        (svc_max, "service Maximum", SeriesRef::ServiceCpuMax),
-        (svc_avg, "service Average", SeriesRef::ServiceCpuAvg),
+        (task, CpuEvidence::Task, SeriesRef::TaskCpuPct),
+        (
+            svc_max,
+            CpuEvidence::ServiceMaximum,
+            SeriesRef::ServiceCpuMax,
+        ),
+        (
+            svc_avg,
+            CpuEvidence::ServiceAverage,
+            SeriesRef::ServiceCpuAvg,
+        ),
     ];
-    for (series, label, sref) in candidates {
+    for (series, decided_by, sref) in candidates {
+        let label = decided_by.label();
         let Some(series) = series else { continue };
         let Some(peak) = series.max_between(from, to) else {
             continue;
         };
         let run = longest_run_at_or_above(series, from, to, PINNED_PCT);
-        out.decided_by = Some(label);
+        out.decided_by = Some(decided_by);
         out.series = Some(sref.clone());
         out.peak_pct = Some(peak);
         let mut c = Claims::default();
@@ -226,7 +259,7 @@ pub fn assess(ctx: &Context<'_>) -> CpuPressure {
         {
             out.level = PressureLevel::High;
             out.pinned = Some(run);
-            out.decided_by = Some("service Maximum");
+            out.decided_by = Some(CpuEvidence::ServiceMaximum);
             out.series = Some(SeriesRef::ServiceCpuMax);
             out.peak_pct = Some(max);
         }
@@ -265,7 +298,7 @@ pub fn assess(ctx: &Context<'_>) -> CpuPressure {
             }
             if out.level != PressureLevel::High {
                 out.level = PressureLevel::High;
-                out.decided_by = Some("host credits");
+                out.decided_by = Some(CpuEvidence::HostCredits);
             }
         } else {
             let balance = c.say(Claim::level(min, 0, "", SeriesRef::HostCpuCredits));

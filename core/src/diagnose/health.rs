@@ -3,11 +3,12 @@
 //! allocation (`cpu_starved`), or it answered wrong / hung / listened elsewhere with resources idle.
 
 use crate::evidence::{Source, TargetGroupFacts, TargetGroupHealthCheck};
+use crate::vocab::{HealthStatus, TargetHealthReason};
 
 use super::catalogue;
 use super::claims::{Claim, Claims, START_PERIOD_MAX_S, SeriesRef, Setting, Span, cpu_alloc_text};
 use super::context::Context;
-use super::cpu::PressureLevel;
+use super::cpu::{CpuEvidence, PressureLevel};
 use super::memory;
 use super::{Cause, Finding, Verdict};
 
@@ -83,9 +84,9 @@ fn check_signals(ctx: &Context<'_>) -> CheckSignals {
     }
     for tg in ctx.evidence.target_groups.iter().flatten() {
         for t in &tg.targets {
-            match t.reason.as_deref() {
-                Some("Target.Timeout") => s.timeouts += 1,
-                Some("Target.ResponseCodeMismatch") => {
+            match t.reason.as_ref() {
+                Some(TargetHealthReason::Timeout) => s.timeouts += 1,
+                Some(TargetHealthReason::ResponseCodeMismatch) => {
                     if let Some(codes) = t.description.as_deref().and_then(codes_in) {
                         for c in codes {
                             if !s.codes.contains(&c) {
@@ -94,7 +95,7 @@ fn check_signals(ctx: &Context<'_>) -> CheckSignals {
                         }
                     }
                 }
-                Some("Target.FailedHealthChecks") => {
+                Some(TargetHealthReason::FailedHealthChecks) => {
                     if t.description
                         .as_deref()
                         .is_some_and(|d| d.to_lowercase().contains("timed out"))
@@ -381,7 +382,7 @@ pub fn container_health_check(ctx: &Context<'_>) -> Option<Verdict> {
         .and_then(|t| {
             t.containers
                 .iter()
-                .find(|c| c.health_status.as_deref() == Some("UNHEALTHY"))
+                .find(|c| c.health_status == Some(HealthStatus::Unhealthy))
         })
         .map(|c| c.name.clone());
     let container = unhealthy.or_else(|| {
@@ -538,7 +539,7 @@ fn cpu_starved(
     if latency {
         confidence += 0.05;
     }
-    if p.decided_by == Some("task") {
+    if p.decided_by == Some(CpuEvidence::Task) {
         confidence += 0.05;
     }
     let mut c = Claims::default();

@@ -2,6 +2,7 @@
 
 use crate::event::StopCode;
 use crate::evidence::Source;
+use crate::vocab::HostStatus;
 
 use super::catalogue;
 use super::context::Context;
@@ -79,8 +80,8 @@ pub fn host_lost(ctx: &Context<'_>) -> Option<Verdict> {
     let infra_health = ctx.stop_code() == Some(&StopCode::InfrastructureHealth);
     let host = ctx.evidence.host.as_ref();
     let draining = host
-        .and_then(|h| h.status.as_deref())
-        .is_some_and(|s| matches!(s, "DRAINING" | "DEREGISTERING" | "INACTIVE"));
+        .and_then(|h| h.status.as_ref())
+        .is_some_and(HostStatus::is_leaving);
     let disconnected = host.and_then(|h| h.agent_connected) == Some(false);
     let scheduler_stop = ctx.stop_code() == Some(&StopCode::ServiceSchedulerInitiated)
         || catalogue::reason_says(ctx, Cause::Deployment);
@@ -146,7 +147,7 @@ pub fn host_lost(ctx: &Context<'_>) -> Option<Verdict> {
                 "{} {}, status {}{}",
                 h.instance_type.as_deref().unwrap_or("instance"),
                 h.ec2_instance_id.as_deref().unwrap_or("unknown"),
-                h.status.as_deref().unwrap_or("unknown"),
+                h.status.as_ref().map_or("unknown", HostStatus::as_str),
                 if disconnected {
                     ", agent disconnected"
                 } else {

@@ -205,9 +205,43 @@ impl Finding {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     pub at: DateTime<Utc>,
-    /// Where the entry comes from: `task`, `service`, `metrics`, `alb`, `logs`, `scaling`.
-    pub source: String,
+    pub source: TimelineSource,
     pub text: String,
+}
+
+/// Where a timeline entry comes from; archived as its snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimelineSource {
+    /// The event's lifecycle timestamps.
+    Task,
+    /// A service event.
+    Service,
+    /// A metric crossing its line.
+    Metrics,
+    /// The load balancer's target counts.
+    Alb,
+    /// An Application Auto Scaling activity.
+    Scaling,
+}
+
+impl TimelineSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Task => "task",
+            Self::Service => "service",
+            Self::Metrics => "metrics",
+            Self::Alb => "alb",
+            Self::Scaling => "scaling",
+        }
+    }
+}
+
+impl std::fmt::Display for TimelineSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `pad`, so the email's column width applies.
+        f.pad(self.as_str())
+    }
 }
 
 /// The verdict and everything needed to explain it.

@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::evidence::{ScalingActivityFacts, ScalingPolicyFacts, Series, Source};
+use crate::vocab::{ActivityStatus, LogDriver, ManagedScaling, NotScaledCode, PolicyType};
 
 use super::claims::{Basis, Claim, Claims, SeriesRef, Setting};
 use super::context::{Context, duration_text};
@@ -221,16 +222,16 @@ fn missing_reason(ctx: &Context<'_>, source: Source) -> Option<String> {
 }
 
 fn policy_line(p: &ScalingPolicyFacts) -> String {
-    match (p.policy_type.as_str(), p.metric.as_deref(), p.target_value) {
-        ("TargetTrackingScaling", Some(m), Some(t)) => {
+    match (&p.policy_type, p.metric.as_deref(), p.target_value) {
+        (PolicyType::TargetTracking, Some(m), Some(t)) => {
             format!("target tracking {m} at {t:.0}")
                 + if m.contains("Utilization") { "%" } else { "" }
         }
-        ("StepScaling", _, _) if !p.alarms.is_empty() => {
+        (PolicyType::Step, _, _) if !p.alarms.is_empty() => {
             format!("step scaling on alarm {}", p.alarms.join(", "))
         }
-        ("StepScaling", _, _) => "step scaling".to_owned(),
-        (other, _, _) => other.to_owned(),
+        (PolicyType::Step, _, _) => "step scaling".to_owned(),
+        (other, _, _) => other.as_str().to_owned(),
     }
 }
 
@@ -458,10 +459,13 @@ fn scale_outs(
         let n = desired_in(&a.description);
         let up =
             a.cause.contains("AlarmHigh") || matches!((previous, n), (Some(p), Some(n)) if n > p);
-        if a.status == "Successful" && up && a.start.is_some_and(|t| t >= from && t <= to) {
+        if a.status == ActivityStatus::Successful
+            && up
+            && a.start.is_some_and(|t| t >= from && t <= to)
+        {
             out.push(a);
         }
-        if a.status == "Successful" && n.is_some() {
+        if a.status == ActivityStatus::Successful && n.is_some() {
             previous = n;
         }
     }
@@ -486,9 +490,10 @@ fn at_max_since(
         let at_max = a
             .not_scaled
             .iter()
-            .any(|r| r.code == "AlreadyAtMaxCapacity")
-            || (a.status == "Successful" && desired_in(&a.description) == Some(max));
-        let below = a.status == "Successful" && desired_in(&a.description).is_some_and(|d| d < max);
+            .any(|r| r.code == NotScaledCode::AtMaxCapacity)
+            || (a.status == ActivityStatus::Successful && desired_in(&a.description) == Some(max));
+        let below = a.status == ActivityStatus::Successful
+            && desired_in(&a.description).is_some_and(|d| d < max);
         if at_max {
             since = since.or(a.start);
         } else if below {
@@ -538,7 +543,9 @@ fn capacity(ctx: &Context<'_>, p: &mut Posture, v: &mut Verdict) {
             format!(
                 "{}: managed scaling {}{target}",
                 c.name,
-                c.managed_scaling.as_deref().unwrap_or("not reported")
+                c.managed_scaling
+                    .as_ref()
+                    .map_or("not reported", ManagedScaling::as_str)
             )
         })
         .collect();
@@ -566,8 +573,8 @@ fn capacity(ctx: &Context<'_>, p: &mut Posture, v: &mut Verdict) {
         return;
     }
     for c in &cap.providers {
-        match c.managed_scaling.as_deref() {
-            Some("DISABLED") => {
+        match c.managed_scaling.as_ref() {
+            Some(ManagedScaling::Disabled) => {
                 let f = bearing(
                     v,
                     "cluster capacity",
@@ -662,8 +669,8 @@ pub fn log_volume(ctx: &Context<'_>) -> Option<LogVolume> {
 }
 
 /// The log drivers of the task's containers, each once.
-fn log_drivers(ctx: &Context<'_>) -> Vec<String> {
-    let mut drivers: Vec<String> = Vec::new();
+fn log_drivers(ctx: &Context<'_>) -> Vec<LogDriver> {
+    let mut drivers: Vec<LogDriver> = Vec::new();
     let containers = ctx
         .evidence
         .task_definition
@@ -679,7 +686,7 @@ fn log_drivers(ctx: &Context<'_>) -> Vec<String> {
     drivers
 }
 
-fn log_findings(log: &LogVolume, drivers: &[String], v: &mut Verdict) {
+fn log_findings(log: &LogVolume, drivers: &[LogDriver], v: &mut Verdict) {
     let groups = if log.log_groups.is_empty() {
         String::new()
     } else {
@@ -732,12 +739,12 @@ fn log_findings(log: &LogVolume, drivers: &[String], v: &mut Verdict) {
 }
 
 /// How to keep log writes off the request path with the drivers this task uses.
-fn non_blocking_advice(drivers: &[String]) -> String {
+fn non_blocking_advice(drivers: &[LogDriver]) -> String {
     let mut ways = vec!["an async appender in the app".to_owned()];
-    if drivers.iter().any(|d| d == "awslogs") {
+    if drivers.contains(&LogDriver::Awslogs) {
         ways.push("the awslogs driver's mode non-blocking with a max-buffer-size".to_owned());
     }
-    if drivers.iter().any(|d| d == "awsfirelens") {
+    if drivers.contains(&LogDriver::Awsfirelens) {
         ways.push(
             "FireLens: let Fluent Bit buffer and drop or sample per-request lines in its filters"
                 .to_owned(),
@@ -848,11 +855,11 @@ mod tests {
     fn activity(at: &str, status: &str, description: &str, at_max: bool) -> ScalingActivityFacts {
         ScalingActivityFacts {
             start: Some(at.parse().expect("time")),
-            status: status.to_owned(),
+            status: status.into(),
             description: description.to_owned(),
             not_scaled: if at_max {
                 vec![crate::evidence::NotScaledFacts {
-                    code: "AlreadyAtMaxCapacity".to_owned(),
+                    code: NotScaledCode::AtMaxCapacity,
                     max_capacity: Some(4),
                     ..Default::default()
                 }]
@@ -914,9 +921,9 @@ mod tests {
 
     #[test]
     fn non_blocking_advice_follows_the_tasks_log_drivers() {
-        let awslogs = non_blocking_advice(&["awslogs".to_owned()]);
+        let awslogs = non_blocking_advice(&[LogDriver::Awslogs]);
         assert!(awslogs.contains("mode non-blocking") && !awslogs.contains("FireLens"));
-        let firelens = non_blocking_advice(&["awsfirelens".to_owned()]);
+        let firelens = non_blocking_advice(&[LogDriver::Awsfirelens]);
         assert!(firelens.contains("Fluent Bit") && !firelens.contains("awslogs"));
         assert_eq!(non_blocking_advice(&[]), "an async appender in the app");
     }

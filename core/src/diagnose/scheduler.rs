@@ -3,6 +3,7 @@
 
 use crate::event::StopCode;
 use crate::evidence::Source;
+use crate::vocab::{DeploymentStatus, RolloutState};
 
 use super::catalogue;
 use super::context::Context;
@@ -20,7 +21,7 @@ pub fn deployment(ctx: &Context<'_>) -> Option<Verdict> {
     let primary = service.and_then(|s| {
         s.deployments
             .iter()
-            .find(|d| d.status.as_deref() == Some("PRIMARY"))
+            .find(|d| d.status == Some(DeploymentStatus::Primary))
     });
     let replaced_by = primary
         .and_then(|p| p.task_definition.as_deref())
@@ -103,7 +104,7 @@ pub fn rollback_seen(ctx: &Context<'_>) -> bool {
     }) || ctx.evidence.service.as_ref().is_some_and(|s| {
         s.deployments
             .iter()
-            .any(|d| d.rollout_state.as_deref() == Some("FAILED"))
+            .any(|d| d.rollout_state == Some(RolloutState::Failed))
     })
 }
 

@@ -3,35 +3,48 @@
 
 use crate::evidence::Series;
 
-use super::TimelineEntry;
 use super::context::Context;
 use super::cpu::PINNED_PCT;
 use super::memory::NEAR_LIMIT_PCT;
+use super::{TimelineEntry, TimelineSource};
 
 pub fn build(ctx: &Context<'_>) -> Vec<TimelineEntry> {
     let d = &ctx.event.detail;
     let mut out = Vec::new();
-    let mut push = |at: Option<chrono::DateTime<chrono::Utc>>, source: &str, text: String| {
-        if let Some(at) = at {
-            out.push(TimelineEntry {
-                at,
-                source: source.to_owned(),
-                text,
-            });
-        }
-    };
-    push(d.created_at, "task", "task created".to_owned());
-    push(d.pull_started_at, "task", "image pull started".to_owned());
-    push(d.pull_stopped_at, "task", "image pull finished".to_owned());
-    push(d.started_at, "task", "containers running".to_owned());
+    let mut push =
+        |at: Option<chrono::DateTime<chrono::Utc>>, source: TimelineSource, text: String| {
+            if let Some(at) = at {
+                out.push(TimelineEntry { at, source, text });
+            }
+        };
+    push(
+        d.created_at,
+        TimelineSource::Task,
+        "task created".to_owned(),
+    );
+    push(
+        d.pull_started_at,
+        TimelineSource::Task,
+        "image pull started".to_owned(),
+    );
+    push(
+        d.pull_stopped_at,
+        TimelineSource::Task,
+        "image pull finished".to_owned(),
+    );
+    push(
+        d.started_at,
+        TimelineSource::Task,
+        "containers running".to_owned(),
+    );
     push(
         d.stopping_at,
-        "task",
+        TimelineSource::Task,
         "ECS began stopping the task (SIGTERM)".to_owned(),
     );
     push(
         d.execution_stopped_at,
-        "task",
+        TimelineSource::Task,
         "containers stopped".to_owned(),
     );
     let exits: Vec<String> = d
@@ -47,12 +60,12 @@ pub fn build(ctx: &Context<'_>) -> Vec<TimelineEntry> {
     };
     push(
         d.stopped_at,
-        "task",
+        TimelineSource::Task,
         format!("task STOPPED: {reason}{exits}"),
     );
 
     for e in ctx.service_events_near(30) {
-        push(Some(e.at), "service", e.message.clone());
+        push(Some(e.at), TimelineSource::Service, e.message.clone());
     }
 
     // Scaling activities inside the window, with why they did not scale when they did not.
@@ -77,7 +90,7 @@ pub fn build(ctx: &Context<'_>) -> Vec<TimelineEntry> {
         };
         push(
             Some(at),
-            "scaling",
+            TimelineSource::Scaling,
             format!("{} ({}){why}", a.description, a.status),
         );
     }
@@ -87,7 +100,7 @@ pub fn build(ctx: &Context<'_>) -> Vec<TimelineEntry> {
         if let Some(at) = cpu.and_then(|s| first_at_or_above(s, PINNED_PCT)) {
             push(
                 Some(at.0),
-                "metrics",
+                TimelineSource::Metrics,
                 format!("CPU reached {:.0}% of the allocation", at.1),
             );
         }
@@ -98,7 +111,7 @@ pub fn build(ctx: &Context<'_>) -> Vec<TimelineEntry> {
         if let Some(at) = mem.and_then(|s| first_at_or_above(s, NEAR_LIMIT_PCT)) {
             push(
                 Some(at.0),
-                "metrics",
+                TimelineSource::Metrics,
                 format!("memory reached {:.0}% of the limit", at.1),
             );
         }
@@ -109,7 +122,7 @@ pub fn build(ctx: &Context<'_>) -> Vec<TimelineEntry> {
         {
             push(
                 Some(at.0),
-                "alb",
+                TimelineSource::Alb,
                 format!("ALB counted {:.0} unhealthy target(s)", at.1),
             );
         }

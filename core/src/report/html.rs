@@ -74,7 +74,7 @@ pub fn render_html(
     let timeline: Vec<Value> = diagnosis
         .timeline
         .iter()
-        .map(|e| context! { at => e.at.format("%H:%M:%S").to_string(), source => &e.source, text => &e.text })
+        .map(|e| context! { at => e.at.format("%H:%M:%S").to_string(), source => e.source.as_str(), text => &e.text })
         .collect();
     let logs: Vec<Value> = evidence
         .logs
