@@ -274,11 +274,21 @@ impl TaskStateChange {
     }
 
     /// When the task stopped: `stoppedAt`, else `executionStoppedAt`, else the event's time.
+    /// When the task stopped: `stoppedAt`, else `executionStoppedAt`, else `stoppingAt`, else
+    /// the event's time, else `updatedAt`. The one stop time of every room: the evidence window,
+    /// the diagnosis, the archive key and the reports.
     pub fn stopped_at(&self) -> Option<DateTime<Utc>> {
-        self.detail
-            .stopped_at
-            .or(self.detail.execution_stopped_at)
+        let d = &self.detail;
+        d.stopped_at
+            .or(d.execution_stopped_at)
+            .or(d.stopping_at)
             .or(self.time)
+            .or(d.updated_at)
+    }
+
+    /// When ECS decided to stop the task (`stoppingAt`: SIGTERM was sent), else the stop time.
+    pub fn kill_at(&self) -> Option<DateTime<Utc>> {
+        self.detail.stopping_at.or(self.stopped_at())
     }
 
     pub fn is_service_task(&self) -> bool {

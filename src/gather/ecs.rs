@@ -139,7 +139,7 @@ pub async fn service(
             what: format!("service {name}"),
         });
     };
-    let stop = event.detail.stopped_at.or(event.time);
+    let stop = event.stopped_at();
     let from = stop.map(|t| t - chrono::Duration::minutes(i64::from(settings.lookback_minutes)));
     let to = stop.map(|t| t + chrono::Duration::minutes(5));
     let mut events: Vec<ServiceEvent> = s

@@ -20,9 +20,7 @@ pub async fn tails(
     let Some(td) = td else { return Ok(None) };
     let task_id = event.task_id();
     let end_ms = event
-        .detail
-        .stopped_at
-        .or(event.time)
+        .stopped_at()
         .map(|t| (t + chrono::Duration::minutes(1)).timestamp_millis());
     let wanted: Vec<(String, String, String)> = td
         .containers
@@ -107,7 +105,7 @@ pub async fn performance_records(
     event: &TaskStateChange,
     settings: &Settings,
 ) -> Result<Option<Vec<PerfRecord>>, GatherError> {
-    let Some(stop) = event.detail.stopped_at.or(event.time) else {
+    let Some(stop) = event.stopped_at() else {
         return Ok(None);
     };
     let group = format!(

@@ -318,7 +318,7 @@ pub async fn fetch(
     evidence: &Evidence,
     settings: &Settings,
 ) -> Result<Metrics, GatherError> {
-    let Some(stop) = event.detail.stopped_at.or(event.time) else {
+    let Some(stop) = event.stopped_at() else {
         return Ok(Metrics::default());
     };
     let queries = queries(event, evidence);

@@ -189,7 +189,7 @@ fn in_window(
     lookback_minutes: u32,
 ) -> Vec<ScalingActivityFacts> {
     all.sort_by_key(|a| std::cmp::Reverse(a.start));
-    let Some(stop) = event.detail.stopped_at.or(event.time) else {
+    let Some(stop) = event.stopped_at() else {
         return all;
     };
     let from: DateTime<Utc> = stop - Duration::minutes(i64::from(lookback_minutes));

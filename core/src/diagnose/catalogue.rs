@@ -755,6 +755,90 @@ pub fn quoted_reason(ctx: &Context<'_>) -> String {
     }
 }
 
+/// Whether `text` (a stoppedReason or a container's reason) is the wording of row `id`.
+pub fn is_row(text: &str, id: &str) -> bool {
+    lookup(text).is_some_and(|r| r.id == id)
+}
+
+/// Whether a container's reason is ECS's OOM wording (`OutOfMemoryError: Container killed due
+/// to memory usage`).
+pub fn is_oom_reason(text: &str) -> bool {
+    lookup(text).is_some_and(|r| r.cause == Some(Cause::OomKilled))
+}
+
+/// What a service event (DescribeServices `events[].message`) says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventSignal {
+    /// Any health-check wording: `… is unhealthy in (target-group …)`, `… failed container
+    /// health checks`.
+    HealthCheck,
+    /// `(service web) (port 8080) is unhealthy in (target-group …) due to (reason …)`.
+    Unhealthy,
+    /// `… (reason Request timed out).`
+    TimedOut,
+    /// The target refused or reset the health check's connection.
+    ConnectionFailed,
+    /// `(deployment ecs-svc/…) deployment failed: tasks failed to start.`
+    DeploymentFailed,
+    /// The circuit breaker's `… rolling back to deployment …`.
+    RollingBack,
+    /// `(service web) is unable to consistently start tasks successfully.`
+    UnableToStart,
+    /// Any `unable to …` of the scheduler: place a task, start tasks, register targets.
+    UnableTo,
+}
+
+/// ECS's service-event wordings (AWS docs, "Amazon ECS service event messages"), lowercase,
+/// matched by substring: a signal holds when any of its words is in the message.
+const EVENT_WORDS: &[(EventSignal, &[&str])] = &[
+    (EventSignal::HealthCheck, &["unhealthy", "health check"]),
+    (EventSignal::Unhealthy, &["unhealthy"]),
+    (EventSignal::TimedOut, &["timed out"]),
+    (
+        EventSignal::ConnectionFailed,
+        &["connection refused", "connection reset"],
+    ),
+    (EventSignal::DeploymentFailed, &["deployment failed"]),
+    (EventSignal::RollingBack, &["rolling back"]),
+    (
+        EventSignal::UnableToStart,
+        &["unable to consistently start"],
+    ),
+    (EventSignal::UnableTo, &["unable to"]),
+];
+
+/// The signals a service event's message carries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventSays(Vec<EventSignal>);
+
+impl EventSays {
+    pub fn of(message: &str) -> Self {
+        let lower = message.to_lowercase();
+        Self(
+            EVENT_WORDS
+                .iter()
+                .filter(|(_, words)| words.iter().any(|w| lower.contains(w)))
+                .map(|(signal, _)| *signal)
+                .collect(),
+        )
+    }
+
+    pub fn has(&self, signal: EventSignal) -> bool {
+        self.0.contains(&signal)
+    }
+
+    /// The circuit breaker failed the deployment or is rolling it back.
+    pub fn rollback(&self) -> bool {
+        self.has(EventSignal::RollingBack) || self.has(EventSignal::DeploymentFailed)
+    }
+}
+
+/// Whether an ELB target-health description (`Target.FailedHealthChecks`) says the check timed
+/// out rather than failed on the connection.
+pub fn target_check_timed_out(description: &str) -> bool {
+    description.to_lowercase().contains("timed out")
+}
+
 /// Reasons and stop codes this table does not know are quoted as ECS gave them, so a new
 /// wording is seen in the report the first time it appears.
 pub fn quote_unrecognised(ctx: &Context<'_>, verdict: &mut Verdict) {
@@ -792,7 +876,9 @@ pub fn quote_unrecognised(ctx: &Context<'_>, verdict: &mut Verdict) {
 
 #[cfg(test)]
 mod tests {
-    use super::{REASONS, STOP_CODES, lookup, stop_code_meaning};
+    use super::{
+        EventSays, EventSignal, REASONS, STOP_CODES, is_oom_reason, lookup, stop_code_meaning,
+    };
     use crate::event::StopCode;
 
     fn id(text: &str) -> &'static str {
@@ -1229,5 +1315,64 @@ mod tests {
     fn unknown_wordings_match_no_row() {
         assert_eq!(id("Something ECS will say next year"), "none");
         assert_eq!(id(""), "none");
+    }
+
+    // Service event wordings from the AWS docs' "Amazon ECS service event messages" page.
+    #[test]
+    fn an_elb_timeout_event_is_a_timed_out_health_check() {
+        let says = EventSays::of(
+            "(service judge-api) (port 8080) is unhealthy in (target-group arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/judge/abc) due to (reason Request timed out).",
+        );
+        assert!(says.has(EventSignal::HealthCheck) && says.has(EventSignal::Unhealthy));
+        assert!(says.has(EventSignal::TimedOut));
+        assert!(!says.rollback());
+    }
+
+    #[test]
+    fn an_elb_code_event_is_unhealthy_without_a_timeout() {
+        let says = EventSays::of(
+            "(service web) (port 80) is unhealthy in (target-group arn:aws:elasticloadbalancing:eu-west-1:1:targetgroup/web/abc) due to (reason Health checks failed with these codes: [502]).",
+        );
+        assert!(says.has(EventSignal::Unhealthy));
+        assert!(!says.has(EventSignal::TimedOut));
+    }
+
+    #[test]
+    fn circuit_breaker_events_are_a_rollback() {
+        assert!(
+            EventSays::of(
+                "(service web) (deployment ecs-svc/1234) deployment failed: tasks failed to start."
+            )
+            .rollback()
+        );
+        assert!(EventSays::of("(service web) rolling back to deployment ecs-svc/1233.").rollback());
+    }
+
+    #[test]
+    fn unable_to_start_is_its_own_signal() {
+        let says =
+            EventSays::of("(service web) is unable to consistently start tasks successfully.");
+        assert!(says.has(EventSignal::UnableToStart) && says.has(EventSignal::UnableTo));
+        let place = EventSays::of(
+            "(service web) was unable to place a task because no container instance met all of its requirements.",
+        );
+        assert!(place.has(EventSignal::UnableTo) && !place.has(EventSignal::UnableToStart));
+    }
+
+    #[test]
+    fn a_steady_state_event_says_nothing() {
+        assert_eq!(
+            EventSays::of("(service web) has reached a steady state."),
+            EventSays::default()
+        );
+    }
+
+    #[test]
+    fn the_agents_oom_reason_is_oom_and_a_heap_error_is_not() {
+        // amazon-ecs-agent dockerapi/errors.go OutOfMemoryError.
+        assert!(is_oom_reason(
+            "OutOfMemoryError: Container killed due to memory usage"
+        ));
+        assert!(!is_oom_reason("Essential container in task exited"));
     }
 }

@@ -16,30 +16,20 @@ pub const PRESSURE_WINDOW_MIN: i64 = 15;
 pub struct Context<'a> {
     pub event: &'a TaskStateChange,
     pub evidence: &'a Evidence,
-    /// When the task stopped (stoppedAt, else executionStoppedAt, else the event time).
+    /// When the task stopped ([`TaskStateChange::stopped_at`]).
     pub stop_at: Option<DateTime<Utc>>,
-    /// When ECS decided to stop it (stoppingAt), else `stop_at`.
+    /// When ECS decided to stop it ([`TaskStateChange::kill_at`]).
     pub kill_at: Option<DateTime<Utc>>,
-    reason_lc: String,
     pub cpu: CpuPressure,
 }
 
 impl<'a> Context<'a> {
     pub fn new(event: &'a TaskStateChange, evidence: &'a Evidence) -> Self {
-        let d = &event.detail;
-        let stop_at = d
-            .stopped_at
-            .or(d.execution_stopped_at)
-            .or(d.stopping_at)
-            .or(event.time)
-            .or(d.updated_at);
-        let kill_at = d.stopping_at.or(stop_at);
         let mut ctx = Context {
             event,
             evidence,
-            stop_at,
-            kill_at,
-            reason_lc: d.stopped_reason.as_deref().unwrap_or("").to_lowercase(),
+            stop_at: event.stopped_at(),
+            kill_at: event.kill_at(),
             cpu: CpuPressure::default(),
         };
         ctx.cpu = cpu::assess(&ctx);
@@ -54,20 +44,15 @@ impl<'a> Context<'a> {
         self.event.detail.stopped_reason.as_deref().unwrap_or("")
     }
 
-    /// Case-insensitive match on the task's stoppedReason.
-    pub fn reason_has(&self, needle_lowercase: &str) -> bool {
-        self.reason_lc.contains(needle_lowercase)
-    }
-
-    /// Case-insensitive match on the stoppedReason or an essential container's reason; returns
-    /// the text. A non-essential container's death does not stop the task, so it never decides.
-    pub fn any_reason_with(&self, needle_lowercase: &str) -> Option<&str> {
-        if self.reason_has(needle_lowercase) {
+    /// The stoppedReason or an essential container's reason of which `says` holds; returns the
+    /// text. A non-essential container's death does not stop the task, so it never decides.
+    pub fn any_reason_with(&self, says: impl Fn(&str) -> bool) -> Option<&str> {
+        if says(self.stopped_reason()) {
             return Some(self.stopped_reason());
         }
         self.essential_containers()
             .filter_map(|c| c.reason.as_deref())
-            .find(|r| r.to_lowercase().contains(needle_lowercase))
+            .find(|r| says(r))
     }
 
     /// Whether a container is essential: the task definition says so; without it, every

@@ -5,7 +5,7 @@
 use crate::evidence::{Source, TargetGroupFacts, TargetGroupHealthCheck};
 use crate::vocab::{HealthStatus, TargetHealthReason};
 
-use super::catalogue;
+use super::catalogue::{self, EventSays, EventSignal};
 use super::claims::{Claim, Claims, START_PERIOD_MAX_S, SeriesRef, Setting, Span, cpu_alloc_text};
 use super::context::Context;
 use super::cpu::{CpuEvidence, PressureLevel};
@@ -57,12 +57,12 @@ struct CheckSignals {
 fn check_signals(ctx: &Context<'_>) -> CheckSignals {
     let mut s = CheckSignals::default();
     for e in ctx.service_events_near(30) {
-        let m = e.message.to_lowercase();
-        if !m.contains("unhealthy") && !m.contains("health check") {
+        let says = EventSays::of(&e.message);
+        if !says.has(EventSignal::HealthCheck) {
             continue;
         }
         let mut relevant = false;
-        if m.contains("request timed out") || m.contains("timed out") {
+        if says.has(EventSignal::TimedOut) {
             s.timeouts += 1;
             relevant = true;
         }
@@ -74,7 +74,7 @@ fn check_signals(ctx: &Context<'_>) -> CheckSignals {
             }
             relevant = true;
         }
-        if m.contains("connection refused") || m.contains("connection reset") {
+        if says.has(EventSignal::ConnectionFailed) {
             s.connection_failures += 1;
             relevant = true;
         }
@@ -98,7 +98,7 @@ fn check_signals(ctx: &Context<'_>) -> CheckSignals {
                 Some(TargetHealthReason::FailedHealthChecks) => {
                     if t.description
                         .as_deref()
-                        .is_some_and(|d| d.to_lowercase().contains("timed out"))
+                        .is_some_and(catalogue::target_check_timed_out)
                     {
                         s.timeouts += 1;
                     } else {

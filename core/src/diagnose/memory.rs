@@ -12,6 +12,7 @@ use chrono::Duration;
 use crate::event::Container;
 use crate::evidence::{Point, Source};
 
+use super::catalogue;
 use super::claims::{Basis, Claim, Claims, HEAP_SHARE_PCT, SeriesRef, Span};
 use super::context::{Context, LimitScope, round_up_256};
 use super::{Cause, Finding, Verdict};
@@ -328,17 +329,13 @@ fn linear_fit(points: &[Point]) -> Option<(f64, f64)> {
 
 /// The agent's OOM reason decides, whatever the exit code.
 pub fn oom_by_reason(ctx: &Context<'_>) -> Option<Verdict> {
-    let reason = ctx.any_reason_with("outofmemory")?.to_owned();
+    let reason = ctx.any_reason_with(catalogue::is_oom_reason)?.to_owned();
     let container = ctx
         .event
         .detail
         .containers
         .iter()
-        .find(|c| {
-            c.reason
-                .as_deref()
-                .is_some_and(|r| r.to_lowercase().contains("outofmemory"))
-        })
+        .find(|c| c.reason.as_deref().is_some_and(catalogue::is_oom_reason))
         .or_else(|| ctx.deciding_container());
     let name = container.map_or("the task", |c| c.name.as_str());
     let exit = container.and_then(|c| c.exit_code);
@@ -846,7 +843,7 @@ pub fn heap_exhaustion(ctx: &Context<'_>, container: &Container) -> Option<Verdi
         || container
             .reason
             .as_deref()
-            .is_some_and(|r| r.to_lowercase().contains("outofmemory"))
+            .is_some_and(catalogue::is_oom_reason)
     {
         return None;
     }

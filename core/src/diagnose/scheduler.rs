@@ -5,7 +5,7 @@ use crate::event::StopCode;
 use crate::evidence::Source;
 use crate::vocab::{DeploymentStatus, RolloutState};
 
-use super::catalogue;
+use super::catalogue::{self, EventSays, EventSignal};
 use super::context::Context;
 use super::{Cause, Finding, Verdict};
 
@@ -64,11 +64,8 @@ pub fn deployment(ctx: &Context<'_>) -> Option<Verdict> {
         .service_events_near(30)
         .iter()
         .filter(|e| {
-            let m = e.message.to_lowercase();
-            m.contains("unhealthy")
-                || m.contains("deployment failed")
-                || m.contains("rolling back")
-                || m.contains("unable to")
+            let says = EventSays::of(&e.message);
+            says.has(EventSignal::Unhealthy) || says.rollback() || says.has(EventSignal::UnableTo)
         })
         .map(|e| e.message.clone())
         .collect();
@@ -98,14 +95,14 @@ pub fn deployment(ctx: &Context<'_>) -> Option<Verdict> {
 }
 
 pub fn rollback_seen(ctx: &Context<'_>) -> bool {
-    ctx.service_events_near(30).iter().any(|e| {
-        let m = e.message.to_lowercase();
-        m.contains("rolling back") || m.contains("deployment failed")
-    }) || ctx.evidence.service.as_ref().is_some_and(|s| {
-        s.deployments
-            .iter()
-            .any(|d| d.rollout_state == Some(RolloutState::Failed))
-    })
+    ctx.service_events_near(30)
+        .iter()
+        .any(|e| EventSays::of(&e.message).rollback())
+        || ctx.evidence.service.as_ref().is_some_and(|s| {
+            s.deployments
+                .iter()
+                .any(|d| d.rollout_state == Some(RolloutState::Failed))
+        })
 }
 
 pub fn user_stopped(ctx: &Context<'_>) -> Option<Verdict> {
@@ -115,7 +112,7 @@ pub fn user_stopped(ctx: &Context<'_>) -> Option<Verdict> {
         return None;
     }
     let reason = ctx.stopped_reason();
-    let custom = !reason.is_empty() && !ctx.reason_has("task stopped by user");
+    let custom = !reason.is_empty() && !catalogue::is_row(reason, "user.stop_task");
     let summary = if custom {
         format!("Stopped through StopTask with the reason \"{reason}\".")
     } else {

@@ -5,7 +5,7 @@
 use crate::event::{Container, StopCode};
 use crate::evidence::Source;
 
-use super::catalogue::{self, ReasonRow};
+use super::catalogue::{self, EventSays, EventSignal, ReasonRow};
 use super::context::Context;
 use super::{Cause, Finding, Verdict};
 
@@ -167,10 +167,8 @@ fn first_arn(text: &str) -> Option<String> {
 fn unable_to_start_events(ctx: &Context<'_>) -> Option<String> {
     let events = ctx.service_events_near(60);
     let e = events.iter().rev().find(|e| {
-        let m = e.message.to_lowercase();
-        m.contains("unable to consistently start")
-            || m.contains("deployment failed")
-            || m.contains("rolling back")
+        let says = EventSays::of(&e.message);
+        says.has(EventSignal::UnableToStart) || says.rollback()
     })?;
     Some(format!("\"{}\"", e.message))
 }

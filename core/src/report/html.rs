@@ -42,7 +42,7 @@ pub fn render_html(
         }
     };
     let d = &event.detail;
-    let stop = d.stopped_at.or(event.time);
+    let stop = event.stopped_at();
     let hc_timeout = evidence
         .target_groups
         .as_ref()
