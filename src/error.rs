@@ -6,6 +6,8 @@ use thiserror::Error;
 
 pub use ecs_autopsy_core::error::EventError;
 
+use crate::evidence::{MissingEvidence, MissingKind, Source};
+
 /// Why an input file could not be used by the CLI.
 #[derive(Debug, Error)]
 pub enum InputError {
@@ -97,4 +99,102 @@ impl GatherError {
     pub fn reason(&self) -> String {
         self.to_string()
     }
+
+    /// The AWS error code, when AWS sent one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Aws { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// What kind of failure this is, for `Evidence::missing`.
+    pub fn kind(&self) -> MissingKind {
+        match self {
+            Self::Timeout { .. } => MissingKind::Timeout,
+            Self::Deadline { .. } => MissingKind::Deadline,
+            Self::NotFound { .. } => MissingKind::NotFound,
+            Self::Aws { code, .. } => code.as_deref().map_or(MissingKind::Failed, kind_of_code),
+        }
+    }
+
+    /// The IAM action the call needed (`ecs:DescribeServices`), when the call is one gathering
+    /// makes.
+    pub fn iam_action(&self) -> Option<String> {
+        let op = match self {
+            Self::Aws { op, .. }
+            | Self::Timeout { op, .. }
+            | Self::Deadline { op }
+            | Self::NotFound { op, .. } => *op,
+        };
+        iam_action(op)
+    }
+
+    /// The `missing` entry for `source`: reason, kind and, when denied, the action to grant.
+    pub fn missing(&self, source: Source) -> MissingEvidence {
+        let entry = MissingEvidence::new(source, self.kind(), self.reason());
+        match (self.kind(), self.iam_action()) {
+            (MissingKind::Denied, Some(action)) => entry.with_iam_action(action),
+            _ => entry,
+        }
+    }
+}
+
+/// AWS's error codes, by what they mean for a read that failed.
+fn kind_of_code(code: &str) -> MissingKind {
+    match code {
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "UnauthorizedOperation"
+        | "AuthorizationError"
+        | "UnrecognizedClientException"
+        | "ExpiredToken"
+        | "ExpiredTokenException"
+        | "InvalidClientTokenId" => MissingKind::Denied,
+        c if c.starts_with("KMS") || c.starts_with("Kms") => MissingKind::Denied,
+        "Throttling"
+        | "ThrottlingException"
+        | "ThrottledException"
+        | "TooManyRequestsException"
+        | "RequestLimitExceeded"
+        | "RequestThrottled"
+        | "RequestThrottledException"
+        | "SlowDown"
+        | "ProvisionedThroughputExceededException" => MissingKind::Throttled,
+        "ResourceNotFoundException"
+        | "ServiceNotFoundException"
+        | "ClusterNotFoundException"
+        | "TargetGroupNotFound"
+        | "TargetGroupNotFoundException"
+        | "NoSuchKey"
+        | "ObjectNotFoundException" => MissingKind::NotFound,
+        _ => MissingKind::Failed,
+    }
+}
+
+/// Every call gathering makes, with the IAM service prefix that authorizes it.
+const CALLS: &[(&str, &str)] = &[
+    ("DescribeTaskDefinition", "ecs"),
+    ("DescribeServices", "ecs"),
+    ("DescribeTasks", "ecs"),
+    ("DescribeContainerInstances", "ecs"),
+    ("ListTasks", "ecs"),
+    ("DescribeClusters", "ecs"),
+    ("DescribeCapacityProviders", "ecs"),
+    ("DescribeTargetGroups", "elasticloadbalancing"),
+    ("DescribeTargetHealth", "elasticloadbalancing"),
+    ("GetMetricData", "cloudwatch"),
+    ("GetLogEvents", "logs"),
+    ("FilterLogEvents", "logs"),
+    ("DescribeScalableTargets", "application-autoscaling"),
+    ("DescribeScalingPolicies", "application-autoscaling"),
+    ("DescribeScalingActivities", "application-autoscaling"),
+];
+
+/// `ecs:DescribeServices` for `DescribeServices`.
+pub fn iam_action(op: &str) -> Option<String> {
+    CALLS
+        .iter()
+        .find(|(name, _)| *name == op)
+        .map(|(name, service)| format!("{service}:{name}"))
 }

@@ -37,11 +37,81 @@ pub struct Evidence {
     pub missing: Vec<MissingEvidence>,
 }
 
-/// A source that could not be read, and why.
+/// A source that could not be read (or only in part), and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MissingEvidence {
     pub source: Source,
+    /// What failed, in words: the call, AWS's error code and message.
     pub reason: String,
+    /// Why, as a kind a program can act on. Records archived before it read as `failed`.
+    #[serde(default)]
+    pub kind: MissingKind,
+    /// For `denied`: the IAM action the reading role needs (`ecs:DescribeServices`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam_action: Option<String>,
+    /// Only part of the source failed (one target group's health, one container's log tail):
+    /// the rest was read and stands.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
+}
+
+impl MissingEvidence {
+    pub fn new(source: Source, kind: MissingKind, reason: impl Into<String>) -> Self {
+        Self {
+            source,
+            reason: reason.into(),
+            kind,
+            iam_action: None,
+            partial: false,
+        }
+    }
+
+    pub fn with_iam_action(mut self, action: impl Into<String>) -> Self {
+        self.iam_action = Some(action.into());
+        self
+    }
+
+    pub fn partial(mut self) -> Self {
+        self.partial = true;
+        self
+    }
+
+    /// "service events: DescribeServices: AccessDeniedException: … (grant ecs:DescribeServices)",
+    /// as reports list it.
+    pub fn label(&self) -> String {
+        let part = if self.partial { " (in part)" } else { "" };
+        let grant = match (&self.kind, &self.iam_action) {
+            (MissingKind::Denied, Some(action)) if !self.reason.contains(action.as_str()) => {
+                format!(" (grant {action})")
+            }
+            _ => String::new(),
+        };
+        format!("{}{part}: {}{grant}", self.source.label(), self.reason)
+    }
+}
+
+/// Why a source could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingKind {
+    /// IAM (or a KMS key, or an SCP) refused the call: grant `iam_action`.
+    Denied,
+    /// AWS throttled the call through every retry.
+    Throttled,
+    /// The call did not answer within its share of the deadline.
+    Timeout,
+    /// The thing asked for does not exist (any more): a deleted service, a stopped task older
+    /// than DescribeTasks keeps.
+    NotFound,
+    /// The invocation's deadline had passed before the call could start.
+    Deadline,
+    /// The function is not configured to read it (another account without MEMBER_ROLE_NAME).
+    NotConfigured,
+    /// The answer came but could not be read (a corrupt object).
+    Unreadable,
+    /// Any other failure: `reason` says which.
+    #[default]
+    Failed,
 }
 
 /// The sources of evidence, as named in reports and in `missing`.
@@ -59,6 +129,11 @@ pub enum Source {
     Scaling,
     ScalingActivities,
     Capacity,
+    /// Container Insights' performance log (per-task and per-container records).
+    PerformanceLog,
+    /// The archive's storm state for the service (not evidence of the stop; recorded so a reset
+    /// of storm counting is seen).
+    StormState,
 }
 
 impl Source {
@@ -75,6 +150,8 @@ impl Source {
             Self::Scaling => "service auto scaling",
             Self::ScalingActivities => "scaling activities",
             Self::Capacity => "cluster capacity providers",
+            Self::PerformanceLog => "Container Insights performance log",
+            Self::StormState => "storm state",
         }
     }
 }
@@ -475,15 +552,17 @@ pub struct RecentContainerExit {
 }
 
 impl Evidence {
+    /// Whether `source` could not be read at all (a partial failure leaves what was read).
     pub fn is_missing(&self, source: Source) -> bool {
-        self.missing.iter().any(|m| m.source == source)
+        self.missing
+            .iter()
+            .any(|m| m.source == source && !m.partial)
     }
 
+    /// Records that `source` could not be read, for a reason of no particular kind.
     pub fn mark_missing(&mut self, source: Source, reason: impl Into<String>) {
-        self.missing.push(MissingEvidence {
-            source,
-            reason: reason.into(),
-        });
+        self.missing
+            .push(MissingEvidence::new(source, MissingKind::Failed, reason));
     }
 
     /// The per-container memory record of `name`, when Container Insights reported one.

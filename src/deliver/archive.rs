@@ -39,6 +39,7 @@ use super::storm::{StormDecision, StormState};
 use super::{Condition, Notifier, PublishError, Put, Store, StoreError};
 use crate::config::Config;
 use crate::event::TaskStateChange;
+use crate::evidence::{MissingEvidence, MissingKind, Source};
 use crate::report::{NotificationStatus, Record, message};
 
 /// A claim older than this was left by an invocation that died.
@@ -101,6 +102,8 @@ pub enum Claim {
 pub struct StormRead {
     state: Option<StormState>,
     etag: Option<String>,
+    /// The stored state could not be read (it is replaced): why, for the record.
+    unreadable: Option<String>,
 }
 
 /// What step 3 settles: the incident's keys, the claim's ETag, the verdict and its report, and
@@ -233,10 +236,22 @@ impl<S: Store> Archive<S> {
     pub async fn read_storm(&self, event: &TaskStateChange) -> Result<StormRead, ArchiveError> {
         let key = self.layout.storm_key(event);
         Ok(match self.store.get(&key).await? {
-            Some(stored) => StormRead {
-                // A state that no longer parses is replaced: it only ever holds back messages.
-                state: serde_json::from_slice::<StormState>(&stored.body).ok(),
-                etag: stored.etag,
+            // A state that no longer parses is replaced (it only ever holds back messages), and
+            // the record says so.
+            Some(stored) => match serde_json::from_slice::<StormState>(&stored.body) {
+                Ok(state) => StormRead {
+                    state: Some(state),
+                    etag: stored.etag,
+                    unreadable: None,
+                },
+                Err(e) => {
+                    tracing::warn!(%key, error = %e, "storm state unreadable; replacing it");
+                    StormRead {
+                        state: None,
+                        etag: stored.etag,
+                        unreadable: Some(format!("{key}: {e}")),
+                    }
+                }
             },
             None => StormRead::default(),
         })
@@ -297,6 +312,15 @@ impl<S: Store> Archive<S> {
             Some(read) => read,
             None => self.read_storm(&record.event).await?,
         };
+        if let Some(why) = &storm.unreadable {
+            let m = MissingEvidence::new(
+                Source::StormState,
+                MissingKind::Unreadable,
+                format!("{why}; replaced, so this stop opens a new storm window"),
+            );
+            record.diagnosis.missing.push(m.label());
+            record.evidence.missing.push(m);
+        }
         let at = record.stopped_at.unwrap_or(now);
         let (written, html, decision) = tokio::join!(
             self.put_record(

@@ -110,7 +110,13 @@ impl Store for S3Store {
     }
 
     async fn link(&self, key: &str, expires: Duration) -> Option<String> {
-        let cfg = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires).ok()?;
+        let cfg = match aws_sdk_s3::presigning::PresigningConfig::expires_in(expires) {
+            Ok(cfg) => cfg,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not configure the report link; sending none");
+                return None;
+            }
+        };
         match self
             .client
             .get_object()

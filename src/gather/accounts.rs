@@ -25,7 +25,7 @@ use aws_credential_types::provider::{
 use super::{Clients, EcsRound, Scope, Settings, gather_ecs, gather_rest};
 use crate::config::{Config, MemberRole};
 use crate::event::TaskStateChange;
-use crate::evidence::{Evidence, Source};
+use crate::evidence::{Evidence, MissingEvidence, MissingKind, Source};
 
 /// Session name of the assumed role, as it shows in the member account's CloudTrail.
 pub const SESSION_NAME: &str = "ecs-autopsy";
@@ -178,7 +178,11 @@ impl Scoped {
                 self.account_text()
             );
             for source in sources(settings.scope) {
-                evidence.mark_missing(*source, reason.clone());
+                evidence.missing.push(MissingEvidence::new(
+                    *source,
+                    MissingKind::NotConfigured,
+                    reason.clone(),
+                ));
             }
             return evidence;
         }
@@ -197,6 +201,8 @@ impl Scoped {
             // Only sources that were tried and failed: one never asked for stays unmentioned.
             for missing in evidence.missing.iter_mut() {
                 missing.reason = reason.clone();
+                missing.kind = MissingKind::Denied;
+                missing.iam_action = Some("sts:AssumeRole".to_owned());
             }
         }
         evidence

@@ -3,19 +3,21 @@
 use futures_util::future::join_all;
 
 use crate::error::GatherError;
-use crate::evidence::{TargetGroupFacts, TargetGroupHealthCheck, TargetHealthFacts};
+use crate::evidence::{Source, TargetGroupFacts, TargetGroupHealthCheck, TargetHealthFacts};
 
-use super::{Clients, Settings, call};
+use super::{Clients, Partial, Settings, call};
 
 fn u32_of(v: Option<i32>) -> Option<u32> {
     v.and_then(|n| u32::try_from(n).ok())
 }
 
+/// The service's target groups; a target group whose health could not be read keeps its
+/// settings and is listed in the second part, so "no targets" and "not read" stay apart.
 pub async fn target_groups(
     clients: &Clients,
     arns: &[String],
     settings: &Settings,
-) -> Result<Option<Vec<TargetGroupFacts>>, GatherError> {
+) -> Result<Option<Partial<Vec<TargetGroupFacts>>>, GatherError> {
     if arns.is_empty() {
         return Ok(None);
     }
@@ -42,6 +44,7 @@ pub async fn target_groups(
     let (groups, healths) = tokio::join!(groups_fut, join_all(health_futs));
     let groups = groups?;
     let mut out = Vec::new();
+    let mut failed = Vec::new();
     for (tg, health) in groups.target_groups().iter().zip(healths) {
         let arn = tg.target_group_arn().unwrap_or_default().to_owned();
         // A failed health lookup leaves the settings, which still explain a lot.
@@ -71,7 +74,9 @@ pub async fn target_groups(
                 })
                 .collect(),
             Err(e) => {
-                tracing::warn!(error = %e, target_group = %arn, "target health unavailable");
+                let mut entry = e.missing(Source::TargetHealth).partial();
+                entry.reason = format!("target group {arn}: {}", entry.reason);
+                failed.push(entry);
                 Vec::new()
             }
         };
@@ -94,5 +99,5 @@ pub async fn target_groups(
             targets,
         });
     }
-    Ok(Some(out))
+    Ok(Some((out, failed)))
 }

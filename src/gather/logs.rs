@@ -6,17 +6,17 @@ use futures_util::future::join_all;
 
 use crate::error::GatherError;
 use crate::event::TaskStateChange;
-use crate::evidence::{ContainerLogTail, LogDriver, LogLine, TaskDefinitionFacts};
+use crate::evidence::{ContainerLogTail, LogDriver, LogLine, Source, TaskDefinitionFacts};
 
 use super::scrub::log_line;
-use super::{Clients, LOG_TAIL_LINES, Settings, call};
+use super::{Clients, LOG_TAIL_LINES, Partial, Settings, call};
 
 pub async fn tails(
     clients: &Clients,
     event: &TaskStateChange,
     td: Option<&TaskDefinitionFacts>,
     settings: &Settings,
-) -> Result<Option<Vec<ContainerLogTail>>, GatherError> {
+) -> Result<Option<Partial<Vec<ContainerLogTail>>>, GatherError> {
     let Some(td) = td else { return Ok(None) };
     let task_id = event.task_id();
     let end_ms = event
@@ -55,6 +55,7 @@ pub async fn tails(
     }))
     .await;
     let mut out = Vec::new();
+    let mut failed = Vec::new();
     let mut first_error = None;
     for ((container, group, stream), result) in wanted.into_iter().zip(results) {
         match result {
@@ -74,14 +75,17 @@ pub async fn tails(
                     .collect(),
             }),
             Err(e) => {
-                tracing::warn!(error = %e, %stream, "log tail unavailable");
+                let mut entry = e.missing(Source::Logs).partial();
+                entry.reason = format!("container {container}: {}", entry.reason);
+                failed.push(entry);
                 first_error.get_or_insert(e);
             }
         }
     }
+    // Every tail failed: the source is missing as a whole, with the first failure's reason.
     match (out.is_empty(), first_error) {
         (true, Some(e)) => Err(e),
-        _ => Ok(Some(out)),
+        _ => Ok(Some((out, failed))),
     }
 }
 
@@ -127,7 +131,13 @@ pub async fn performance_records(
             .limit(500)
             .send(),
     )
-    .await?;
+    .await;
+    // No performance log group: Container Insights is off for the cluster, so there is nothing
+    // to read (not a failure to record).
+    let out = match out {
+        Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(None),
+        other => other?,
+    };
     let records = out
         .events()
         .iter()

@@ -43,7 +43,7 @@ use tokio::time::Instant;
 
 use crate::error::GatherError;
 use crate::event::TaskStateChange;
-use crate::evidence::{Evidence, Source};
+use crate::evidence::{Evidence, MissingEvidence, Source};
 
 pub use ecs::{event_from_task, fetch_task_event};
 
@@ -218,9 +218,10 @@ pub async fn gather_rest(
             )
         },
     );
-    evidence.target_groups = take(&mut evidence, Source::TargetHealth, tgs);
+    evidence.target_groups = take_partial(&mut evidence, Source::TargetHealth, tgs);
     evidence.recent_stops = take(&mut evidence, Source::RecentStops, recent);
-    evidence.logs = take(&mut evidence, Source::Logs, tails);
+    evidence.logs = take_partial(&mut evidence, Source::Logs, tails);
+    let perf = take(&mut evidence, Source::PerformanceLog, perf);
     evidence.scaling = take(&mut evidence, Source::Scaling, scaling);
     evidence.scaling_activities = take(&mut evidence, Source::ScalingActivities, activities);
     let cluster = take(&mut evidence, Source::Capacity, cluster);
@@ -236,14 +237,31 @@ pub async fn gather_rest(
     evidence.capacity = take(&mut evidence, Source::Capacity, capacity);
     match series {
         Ok(mut m) => {
-            if let Ok(Some(records)) = perf {
+            if let Some(records) = perf {
                 metrics::fill_from_performance_log(&mut m, &records, &evidence, event);
             }
             evidence.metrics = Some(m);
         }
-        Err(e) => evidence.mark_missing(Source::Metrics, e.reason()),
+        Err(e) => evidence.missing.push(e.missing(Source::Metrics)),
     }
     evidence
+}
+
+/// What a source read, and the parts of it that could not be read.
+pub(crate) type Partial<T> = (T, Vec<MissingEvidence>);
+
+/// [`take`] for a source read in parts: each failed part is recorded as partly missing.
+fn take_partial<T>(
+    evidence: &mut Evidence,
+    source: Source,
+    result: Result<Option<Partial<T>>, GatherError>,
+) -> Option<T> {
+    let (value, failed) = take(evidence, source, result)?;
+    for part in failed {
+        tracing::warn!(source = source.label(), reason = %part.reason, "evidence partly unavailable");
+        evidence.missing.push(part);
+    }
+    Some(value)
 }
 
 /// Ok(Some) → the value; Ok(None) → not applicable; Err → recorded as missing.
@@ -256,7 +274,7 @@ fn take<T>(
         Ok(v) => v,
         Err(e) => {
             tracing::warn!(source = source.label(), error = %e, "evidence source unavailable");
-            evidence.mark_missing(source, e.reason());
+            evidence.missing.push(e.missing(source));
             None
         }
     }

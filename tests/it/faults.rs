@@ -12,7 +12,7 @@ use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_smithy_mocks::{Rule, RuleMode, mock};
 use aws_smithy_types::error::ErrorMetadata;
-use ecs_autopsy::evidence::{Evidence, Source};
+use ecs_autopsy::evidence::{Evidence, MissingEvidence, MissingKind, Source};
 use ecs_autopsy::gather::{Clients, Scope, Settings, gather};
 use ecs_autopsy::{Cause, diagnose};
 
@@ -98,6 +98,28 @@ fn meta(code: &str) -> ErrorMetadata {
         .build()
 }
 
+/// `DescribeTaskDefinition` for `aws_sdk_ecs::Client::describe_task_definition`.
+fn op_name(path: &str) -> String {
+    let method = path.rsplit("::").next().unwrap_or(path).trim();
+    method
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The whole-source `missing` entry of `source`.
+fn entry(e: &Evidence, source: Source) -> &MissingEvidence {
+    e.missing
+        .iter()
+        .find(|m| m.source == source && !m.partial)
+        .unwrap_or_else(|| panic!("{source:?} is not missing: {:?}", e.missing))
+}
+
 fn present(e: &Evidence, source: Source) -> bool {
     match source {
         Source::TaskDefinition => e.task_definition.is_some(),
@@ -111,6 +133,8 @@ fn present(e: &Evidence, source: Source) -> bool {
         Source::Scaling => e.scaling.is_some(),
         Source::ScalingActivities => e.scaling_activities.is_some(),
         Source::Capacity => e.capacity.is_some(),
+        Source::PerformanceLog => e.metrics.as_ref().is_some_and(|m| m.containers.is_some()),
+        Source::StormState => false,
     }
 }
 
@@ -143,6 +167,7 @@ macro_rules! faults {
                     let clients = clients_with($service, &rule("ThrottlingException", 50)).await;
                     let (e, d) = run(&clients, Duration::from_secs(20)).await;
                     assert!(e.is_missing($source), "{:?}", e.missing);
+                    assert_eq!(entry(&e, $source).kind, MissingKind::Throttled);
                     assert!(d.missing.iter().any(|m| m.contains("ThrottlingException")), "{:?}", d.missing);
                 }
 
@@ -152,7 +177,11 @@ macro_rules! faults {
                     let (e, d) = run(&clients, Duration::from_secs(20)).await;
                     assert!(e.is_missing($source), "{:?}", e.missing);
                     assert!(!present(&e, $source));
-                    assert!(d.missing.iter().any(|m| m.contains("AccessDeniedException")), "{:?}", d.missing);
+                    let denied = entry(&e, $source);
+                    assert_eq!(denied.kind, MissingKind::Denied);
+                    let action = denied.iam_action.clone().unwrap_or_default();
+                    assert_eq!(action.split(':').nth(1), Some(op_name(stringify!($op)).as_str()), "{action}");
+                    assert!(d.missing.iter().any(|m| m.contains("AccessDeniedException") && m.contains(&action)), "{:?}", d.missing);
                     assert!(!d.summary.is_empty());
                 }
             }
@@ -228,6 +257,7 @@ macro_rules! timeouts {
                 let (e, d) = run(&clients, Duration::from_secs(2)).await;
                 $(
                     assert!(e.is_missing($source), "{:?} should be missing: {:?}", $source, e.missing);
+                    assert!(matches!(entry(&e, $source).kind, MissingKind::Timeout | MissingKind::Deadline), "{:?}", e.missing);
                 )+
                 assert!(d.missing.iter().any(|m| m.contains("timed out") || m.contains("deadline")), "{:?}", d.missing);
                 assert!(!d.summary.is_empty());
@@ -317,4 +347,111 @@ async fn hanging_ecs_falls_back_to_the_event_alone() {
         d.cause,
         Cause::ElbHealthCheckFailed | Cause::CpuStarved
     ));
+}
+
+#[tokio::test]
+async fn a_failed_target_health_read_is_partly_missing_not_no_targets() {
+    // Arrange: the target group is described, its targets' health is refused.
+    let rule = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_health)
+        .sequence()
+        .error(|| {
+            aws_sdk_elasticloadbalancingv2::operation::describe_target_health::DescribeTargetHealthError::generic(meta("AccessDenied"))
+        })
+        .times(50)
+        .build();
+    let clients = clients_with("elb", &rule).await;
+
+    // Act
+    let (e, d) = run(&clients, Duration::from_secs(20)).await;
+
+    // Assert: the settings stand, the health is recorded as not read (in part), and the
+    // diagnosis still decides from the rest.
+    let groups = e
+        .target_groups
+        .as_ref()
+        .expect("target group settings kept");
+    assert!(groups.iter().all(|g| g.health_check.is_some()));
+    assert!(!e.is_missing(Source::TargetHealth), "{:?}", e.missing);
+    let part = e
+        .missing
+        .iter()
+        .find(|m| m.source == Source::TargetHealth && m.partial)
+        .expect("partial entry");
+    assert_eq!(part.kind, MissingKind::Denied);
+    assert_eq!(
+        part.iam_action.as_deref(),
+        Some("elasticloadbalancing:DescribeTargetHealth")
+    );
+    assert!(
+        part.reason.starts_with("target group arn:"),
+        "{}",
+        part.reason
+    );
+    assert!(
+        d.missing
+            .iter()
+            .any(|m| m.starts_with("ALB target health (in part): target group")),
+        "{:?}",
+        d.missing
+    );
+    assert_eq!(d.cause, Cause::CpuStarved);
+}
+
+#[tokio::test]
+async fn a_failed_performance_log_read_is_recorded_with_the_action_to_grant() {
+    // Arrange
+    let rule = mock!(aws_sdk_cloudwatchlogs::Client::filter_log_events)
+        .sequence()
+        .error(|| {
+            aws_sdk_cloudwatchlogs::operation::filter_log_events::FilterLogEventsError::generic(
+                meta("AccessDeniedException"),
+            )
+        })
+        .times(50)
+        .build();
+    let clients = clients_with("logs", &rule).await;
+
+    // Act
+    let (e, d) = run(&clients, Duration::from_secs(20)).await;
+
+    // Assert
+    let m = entry(&e, Source::PerformanceLog);
+    assert_eq!(m.kind, MissingKind::Denied);
+    assert_eq!(m.iam_action.as_deref(), Some("logs:FilterLogEvents"));
+    assert!(e.logs.is_some() && e.metrics.is_some());
+    assert!(
+        d.missing
+            .iter()
+            .any(|m| m.starts_with("Container Insights performance log:")),
+        "{:?}",
+        d.missing
+    );
+}
+
+#[tokio::test]
+async fn no_performance_log_group_is_not_a_failure() {
+    // Arrange: the seed's cluster has no Container Insights log group.
+    let clients = Clients::new(&config().await);
+    let event = sandbox().event("seed");
+    let groups = clients
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(format!(
+            "/aws/ecs/containerinsights/{}/",
+            event.cluster_name()
+        ))
+        .send()
+        .await
+        .expect("DescribeLogGroups");
+    assert!(groups.log_groups().is_empty());
+
+    // Act
+    let (e, _) = run(&clients, Duration::from_secs(20)).await;
+
+    // Assert: nothing to read is not a failure to read.
+    assert!(
+        !e.missing.iter().any(|m| m.source == Source::PerformanceLog),
+        "{:?}",
+        e.missing
+    );
 }

@@ -653,3 +653,50 @@ async fn with_little_time_left_a_partial_diagnosis_is_still_published() {
     );
     assert_eq!(t.messages().await.len(), 1);
 }
+
+#[tokio::test]
+async fn an_unreadable_storm_state_is_replaced_and_the_record_says_so() {
+    // Arrange: the service's storm state is not JSON.
+    let t = target(false).await;
+    let event = crate::support::stopped(&payload("oom-leak").to_string());
+    let key = t.app.archive.layout.storm_key(&event);
+    t.app
+        .archive
+        .store
+        .client
+        .put_object()
+        .bucket(&t.app.archive.store.bucket)
+        .key(&key)
+        .body(b"{not json".to_vec().into())
+        .send()
+        .await
+        .expect("plant a corrupt storm state");
+
+    // Act
+    let handled = t
+        .app
+        .handle(payload("oom-leak"), Duration::from_secs(30))
+        .await
+        .expect("handled");
+
+    // Assert: notified as a first stop, the state is readable again, the record names the reset.
+    let record: Value =
+        serde_json::from_str(&t.object(&key_of(&handled)).await.expect("record")).expect("json");
+    assert_eq!(record["notified"], true);
+    let missing = record["evidence"]["missing"].as_array().expect("missing");
+    let entry = missing
+        .iter()
+        .find(|m| m["source"] == "storm_state")
+        .expect("storm state entry");
+    assert_eq!(entry["kind"], "unreadable");
+    assert!(
+        record["diagnosis"]["missing"]
+            .to_string()
+            .contains("storm state: "),
+        "{}",
+        record["diagnosis"]["missing"]
+    );
+    let state: Value =
+        serde_json::from_str(&t.object(&key).await.expect("state")).expect("state is JSON again");
+    assert!(state["windows"].is_array());
+}

@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::event::TaskStateChange;
-use crate::evidence::{Evidence, Source};
+use crate::evidence::{Evidence, MissingEvidence, Source};
 
 pub use claims::{Basis, Claim, Claims, Quantity, SeriesRef, Setting, Span};
 pub use context::Context;
@@ -448,7 +448,7 @@ fn missing_labels(evidence: &Evidence) -> Vec<String> {
     evidence
         .missing
         .iter()
-        .map(|m| format!("{}: {}", m.source.label(), m.reason))
+        .map(MissingEvidence::label)
         .collect()
 }
 

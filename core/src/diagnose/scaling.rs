@@ -217,7 +217,7 @@ fn missing_reason(ctx: &Context<'_>, source: Source) -> Option<String> {
     ctx.evidence
         .missing
         .iter()
-        .find(|m| m.source == source)
+        .find(|m| m.source == source && !m.partial)
         .map(|m| m.reason.clone())
 }
 
