@@ -81,14 +81,7 @@ impl HandleError {
 
     /// The whole chain, outermost first: what the error says and every cause under it.
     pub fn chain(&self) -> String {
-        let mut text = self.to_string();
-        let mut next = std::error::Error::source(self);
-        while let Some(e) = next {
-            text.push_str(": ");
-            text.push_str(&e.to_string());
-            next = e.source();
-        }
-        text
+        crate::error::chain(self)
     }
 }
 

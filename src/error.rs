@@ -1,4 +1,5 @@
-//! Error types of the library. Each keeps its source; binaries turn them into `anyhow` at the edge.
+//! Error types of the library. Each keeps its source, and no `Display` repeats its source's text:
+//! the edge prints the whole chain ([`chain`]).
 
 use std::path::PathBuf;
 
@@ -6,18 +7,30 @@ use thiserror::Error;
 
 pub use ecs_autopsy_core::error::EventError;
 
+/// An error and every cause under it, outermost first: `cannot read x.json: No such file…`.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(e) = next {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        next = e.source();
+    }
+    text
+}
+
 use crate::evidence::{MissingEvidence, MissingKind, Source};
 
 /// Why an input file could not be used by the CLI.
 #[derive(Debug, Error)]
 pub enum InputError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}:{line}:{column}: {what}: {source}")]
+    #[error("{path}:{line}:{column}: {what}")]
     Json {
         path: PathBuf,
         line: usize,
@@ -26,7 +39,7 @@ pub enum InputError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Event {
         path: PathBuf,
         #[source]

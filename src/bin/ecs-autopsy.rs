@@ -20,7 +20,7 @@ async fn main() -> std::process::ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", ecs_autopsy::error::chain(&e));
             std::process::ExitCode::from(2)
         }
     }

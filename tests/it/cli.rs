@@ -42,6 +42,11 @@ fn missing_file_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot read no/such/event.json"), "{err}");
+    // The cause is printed from the chain, not repeated inside the top error's own text.
+    assert!(
+        err.contains("cannot read no/such/event.json: No such file or directory"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -14,7 +14,7 @@ use super::charts;
 const TEMPLATE: &str = include_str!("../../templates/report.html");
 
 #[derive(Debug, thiserror::Error)]
-#[error("rendering the HTML report: {0}")]
+#[error("rendering the HTML report")]
 pub struct HtmlError(#[from] minijinja::Error);
 
 fn compile() -> Result<Environment<'static>, minijinja::Error> {
