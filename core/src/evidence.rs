@@ -471,9 +471,26 @@ pub struct CapacityProviderFacts {
     pub managed_termination_protection: Option<String>,
 }
 
+/// A metric series: its points are in time order and finite however it was built or read
+/// (`Series::new` and deserialization both sort and drop NaN and infinities), so every rule can
+/// take the first and last point and compare values without checking.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "RawSeries")]
 pub struct Series {
-    pub points: Vec<Point>,
+    points: Vec<Point>,
+}
+
+/// A series as stored, before its invariants are restored.
+#[derive(Deserialize)]
+struct RawSeries {
+    #[serde(default)]
+    points: Vec<Point>,
+}
+
+impl From<RawSeries> for Series {
+    fn from(raw: RawSeries) -> Self {
+        Series::new(raw.points)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -487,6 +504,29 @@ impl Series {
         let mut points: Vec<Point> = points.into_iter().filter(|p| p.value.is_finite()).collect();
         points.sort_by_key(|p| p.at);
         Self { points }
+    }
+
+    /// The points, oldest first, every value finite.
+    pub fn points(&self) -> &[Point] {
+        &self.points
+    }
+
+    pub fn into_points(self) -> Vec<Point> {
+        self.points
+    }
+
+    /// The same series with every value passed through `f` (a value that becomes non-finite is
+    /// dropped).
+    pub fn map_values(&self, f: impl Fn(f64) -> f64) -> Self {
+        Self::new(
+            self.points
+                .iter()
+                .map(|p| Point {
+                    at: p.at,
+                    value: f(p.value),
+                })
+                .collect(),
+        )
     }
 
     /// Points inside `[from, to]`, in time order.
@@ -582,5 +622,98 @@ impl Evidence {
             .containers
             .iter()
             .find(|c| c.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minute: u32) -> DateTime<Utc> {
+        format!("2026-10-01T12:{minute:02}:00Z")
+            .parse()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_series_read_out_of_order_is_sorted() {
+        let s: Series = serde_json::from_value(serde_json::json!({"points": [
+            {"at": "2026-10-01T12:05:00Z", "value": 2.0},
+            {"at": "2026-10-01T12:01:00Z", "value": 1.0}
+        ]}))
+        .expect("parses");
+        let minutes: Vec<DateTime<Utc>> = s.points().iter().map(|p| p.at).collect();
+        assert_eq!(minutes, vec![at(1), at(5)]);
+    }
+
+    #[test]
+    fn a_built_series_drops_values_that_are_not_finite() {
+        let s = Series::new(vec![
+            Point {
+                at: at(3),
+                value: f64::NAN,
+            },
+            Point {
+                at: at(2),
+                value: 7.0,
+            },
+            Point {
+                at: at(1),
+                value: f64::INFINITY,
+            },
+        ]);
+        assert_eq!(
+            s.points(),
+            &[Point {
+                at: at(2),
+                value: 7.0
+            }]
+        );
+        assert!(s.map_values(|v| v / 0.0).is_empty());
+    }
+
+    #[test]
+    fn a_partial_failure_does_not_make_the_source_missing() {
+        let mut e = Evidence::default();
+        e.missing.push(
+            MissingEvidence::new(
+                Source::Logs,
+                MissingKind::Timeout,
+                "container app: timed out",
+            )
+            .partial(),
+        );
+        assert!(!e.is_missing(Source::Logs));
+        e.mark_missing(Source::Logs, "every tail failed");
+        assert!(e.is_missing(Source::Logs));
+    }
+
+    #[test]
+    fn a_denied_entry_names_the_action_once() {
+        let named = MissingEvidence::new(
+            Source::Service,
+            MissingKind::Denied,
+            "not authorized to perform ecs:DescribeServices",
+        )
+        .with_iam_action("ecs:DescribeServices");
+        assert_eq!(
+            named.label(),
+            "service events: not authorized to perform ecs:DescribeServices"
+        );
+        let unnamed = MissingEvidence::new(Source::Service, MissingKind::Denied, "AccessDenied")
+            .with_iam_action("ecs:DescribeServices");
+        assert_eq!(
+            unnamed.label(),
+            "service events: AccessDenied (grant ecs:DescribeServices)"
+        );
+    }
+
+    #[test]
+    fn a_record_archived_before_kinds_reads_as_failed() {
+        let m: MissingEvidence =
+            serde_json::from_value(serde_json::json!({"source": "metrics", "reason": "x"}))
+                .expect("parses");
+        assert_eq!(m.kind, MissingKind::Failed);
+        assert!(!m.partial && m.iam_action.is_none());
     }
 }

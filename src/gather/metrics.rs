@@ -419,9 +419,9 @@ fn summed(raw: &HashMap<Slot, Vec<Point>>, slot: Slot) -> Option<Series> {
 fn ratio(used: Option<&Series>, reserved: Option<&Series>) -> Option<Series> {
     let (used, reserved) = (used?, reserved?);
     let by_time: HashMap<DateTime<Utc>, f64> =
-        reserved.points.iter().map(|p| (p.at, p.value)).collect();
+        reserved.points().iter().map(|p| (p.at, p.value)).collect();
     let points: Vec<Point> = used
-        .points
+        .points()
         .iter()
         .filter_map(|p| {
             let r = *by_time.get(&p.at)?;
@@ -437,7 +437,7 @@ fn ratio(used: Option<&Series>, reserved: Option<&Series>) -> Option<Series> {
 fn scaled(series: &Series, factor: f64) -> Series {
     Series::new(
         series
-            .points
+            .points()
             .iter()
             .map(|p| Point {
                 at: p.at,
@@ -505,7 +505,7 @@ fn assemble(raw: HashMap<Slot, Vec<Point>>, evidence: &Evidence) -> Metrics {
 
 /// Per-container memory and the task's ephemeral storage, which only the performance log has.
 fn fill_containers_and_storage(metrics: &mut Metrics, records: &[PerfRecord]) {
-    let mut containers: Vec<ContainerUsage> = Vec::new();
+    let mut by_container: Vec<(String, Vec<Point>)> = Vec::new();
     for r in records {
         let Some(name) = r.container.as_deref() else {
             continue;
@@ -514,17 +514,18 @@ fn fill_containers_and_storage(metrics: &mut Metrics, records: &[PerfRecord]) {
             at: r.at,
             value: r.memory_utilized,
         };
-        match containers.iter_mut().find(|c| c.container == name) {
-            Some(c) => c.memory_mib.points.push(point),
-            None => containers.push(ContainerUsage {
-                container: name.to_owned(),
-                memory_mib: Series::new(vec![point]),
-            }),
+        match by_container.iter_mut().find(|(c, _)| c == name) {
+            Some((_, points)) => points.push(point),
+            None => by_container.push((name.to_owned(), vec![point])),
         }
     }
-    for c in &mut containers {
-        c.memory_mib = Series::new(std::mem::take(&mut c.memory_mib.points));
-    }
+    let containers: Vec<ContainerUsage> = by_container
+        .into_iter()
+        .map(|(container, points)| ContainerUsage {
+            container,
+            memory_mib: Series::new(points),
+        })
+        .collect();
     if !containers.is_empty() && metrics.containers.is_none() {
         metrics.containers = Some(containers);
     }
@@ -669,7 +670,7 @@ mod tests {
             ],
         );
         let s = summed(&raw, Slot::LogEvents).expect("series");
-        let values: Vec<f64> = s.points.iter().map(|p| p.value).collect();
+        let values: Vec<f64> = s.points().iter().map(|p| p.value).collect();
         assert_eq!(values, [150.0, 10.0]);
     }
 }

@@ -169,7 +169,7 @@ impl Checker<'_> {
             Quantity::Size { of, amount } => self.amount_matches(of, Some(*amount)),
             Quantity::Level { value, series } => {
                 let pts = self.series(series).ok_or("series not in the evidence")?;
-                pts.points
+                pts.points()
                     .iter()
                     .any(|p| (p.value - value).abs() <= 0.51)
                     .then_some(())
@@ -299,7 +299,7 @@ impl Checker<'_> {
                 .as_ref()?
                 .ephemeral_storage_reserved_gb
                 .as_ref()?
-                .points
+                .points()
                 .iter()
                 .map(|p| p.value)
                 .reduce(f64::max),
@@ -343,7 +343,7 @@ impl Checker<'_> {
         amount: Option<f64>,
     ) -> Result<Vec<f64>, String> {
         let s = self.series(series).ok_or("series not in the evidence")?;
-        let raw: Vec<f64> = s.points.iter().map(|p| p.value).collect();
+        let raw: Vec<f64> = s.points().iter().map(|p| p.value).collect();
         let single = self.event.detail.containers.len() <= 1;
         let scaled = |divisor: Option<f64>| -> Result<Vec<f64>, String> {
             let d = divisor.filter(|d| *d > 0.0).ok_or("no size to divide by")?;
@@ -564,7 +564,7 @@ impl Checker<'_> {
         };
         let near = policy("memory near limit");
         u.memory_mib
-            .points
+            .points()
             .iter()
             .any(|p| p.value / limit * 100.0 >= near)
     }

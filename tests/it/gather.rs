@@ -51,7 +51,7 @@ async fn seed_case_gathers_every_source_and_is_cpu_starved() {
     let m = e.metrics.as_ref().expect("metrics");
     let max = |s: &Option<ecs_autopsy::evidence::Series>| {
         s.as_ref()
-            .map(|s| s.points.iter().map(|p| p.value).fold(f64::MIN, f64::max))
+            .map(|s| s.points().iter().map(|p| p.value).fold(f64::MIN, f64::max))
             .unwrap_or(f64::NAN)
     };
     assert!(max(&m.task_cpu_pct) >= 99.0, "task CPU as % of allocation");
@@ -98,7 +98,7 @@ async fn sidecar_oom_is_judged_against_its_own_limit_from_the_performance_log() 
         .expect("the log router's own performance records were gathered");
     let peak = record
         .memory_mib
-        .points
+        .points()
         .iter()
         .map(|p| p.value)
         .fold(f64::MIN, f64::max);
@@ -123,7 +123,7 @@ async fn ephemeral_storage_is_gathered_from_the_performance_log() {
         .expect("EphemeralStorageReserved gathered");
     assert!(
         reserved
-            .points
+            .points()
             .iter()
             .all(|p| (p.value - 20.0).abs() < 0.01)
     );

@@ -137,7 +137,7 @@ pub fn trend(ctx: &Context<'_>, container: &str) -> Option<MemoryTrend> {
         if let (Some(u), Some((b, m))) = (ctx.evidence.container_usage(container), own.clone()) {
             let pts = u
                 .memory_mib
-                .points
+                .points()
                 .iter()
                 .map(|p| Point {
                     at: p.at,
@@ -154,13 +154,13 @@ pub fn trend(ctx: &Context<'_>, container: &str) -> Option<MemoryTrend> {
             metrics.task_memory_pct.as_ref().filter(|s| !s.is_empty()),
             task_basis.clone(),
         ) {
-            (s.points.clone(), b, m, SeriesRef::TaskMemoryPct)
+            (s.points().to_vec(), b, m, SeriesRef::TaskMemoryPct)
         } else if let (Some(s), Some((b, Some(l)))) = (
             metrics.task_memory_mib.as_ref().filter(|s| !s.is_empty()),
             task_basis.clone(),
         ) {
             let pts = s
-                .points
+                .points()
                 .iter()
                 .map(|p| Point {
                     at: p.at,
@@ -196,7 +196,7 @@ pub fn trend(ctx: &Context<'_>, container: &str) -> Option<MemoryTrend> {
                 (None, _, _) => (Basis::TaskMemory, None, 1.0),
             };
             let pts = s
-                .points
+                .points()
                 .iter()
                 .map(|p| Point {
                     at: p.at,

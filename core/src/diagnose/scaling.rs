@@ -640,7 +640,7 @@ pub fn log_volume(ctx: &Context<'_>) -> Option<LogVolume> {
     let recent_from = kill - Duration::minutes(LOG_WINDOW_MIN);
     // The window's last point is the minute of the kill; earlier points are strictly before it.
     let events_per_min = events.mean_between(recent_from + Duration::seconds(1), kill)?;
-    let first = events.points.first().map(|p| p.at)?;
+    let first = events.points().first().map(|p| p.at)?;
     let earlier = if first < recent_from {
         events.mean_between(first, recent_from).filter(|e| *e > 0.0)
     } else {
@@ -815,9 +815,7 @@ mod tests {
         .into_iter()
         .flatten()
         {
-            for p in &mut s.points {
-                p.value = 80.0;
-            }
+            *s = s.map_values(|_| 80.0);
         }
         let ctx = Context::new(&event, &evidence);
         assert_eq!(ctx.cpu.level, PressureLevel::Moderate);

@@ -133,7 +133,7 @@ pub fn build(ctx: &Context<'_>) -> Vec<TimelineEntry> {
 
 fn first_at_or_above(series: &Series, line: f64) -> Option<(chrono::DateTime<chrono::Utc>, f64)> {
     series
-        .points
+        .points()
         .iter()
         .find(|p| p.value >= line)
         .map(|p| (p.at, p.value))

@@ -41,7 +41,7 @@ fn chart(
         .iter()
         .flat_map(|l| {
             l.series
-                .points
+                .points()
                 .iter()
                 .map(|p| (minutes(p.at, stop), p.value))
         })
@@ -70,7 +70,7 @@ fn chart(
         .and_then(|s| {
             s.line
                 .series
-                .points
+                .points()
                 .iter()
                 .map(|p| p.value)
                 .filter(|v| v.is_finite())
@@ -121,7 +121,7 @@ fn chart(
             let color = line.color;
             let data: Vec<(f64, f64)> = line
                 .series
-                .points
+                .points()
                 .iter()
                 .map(|p| (minutes(p.at, stop), p.value))
                 .filter(|(x, y)| x.is_finite() && y.is_finite())
@@ -140,7 +140,7 @@ fn chart(
             let data: Vec<(f64, f64)> = sec
                 .line
                 .series
-                .points
+                .points()
                 .iter()
                 .map(|p| (minutes(p.at, stop), p.value))
                 .filter(|(x, y)| x.is_finite() && y.is_finite())
