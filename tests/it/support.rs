@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use ecs_autopsy::event::{Incoming, TaskStateChange, parse_event};
-use ecs_autopsy::evidence::{Evidence, Point, Series};
+use ecs_autopsy::evidence::{Evidence, Metrics, Point, Series, ServiceEvent, ServiceFacts};
+use serde_json::json;
 
 /// The text of events/NAME.json and, when present, events/NAME.evidence.json.
 #[macro_export]
@@ -95,3 +96,57 @@ pub fn kill_time() -> DateTime<Utc> {
 pub fn stop_time() -> DateTime<Utc> {
     "2026-10-01T12:00:31Z".parse().expect("valid time")
 }
+
+// --- hand-built stops and evidence shared by the rule modules ---------------------------------
+
+pub const ELB_REASON: &str = "Task failed ELB health checks in (target-group arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef)";
+
+pub const OOM_REASON: &str = "OutOfMemoryError: Container killed due to memory usage";
+
+pub fn exited(code: i64, reason: Option<&str>) -> serde_json::Value {
+    let mut c = json!({"name": "web", "lastStatus": "STOPPED", "exitCode": code});
+    if let Some(r) = reason {
+        c["reason"] = json!(r);
+    }
+    json!({
+        "stopCode": "EssentialContainerExited",
+        "stoppedReason": "Essential container in task exited",
+        "stoppingAt": "2026-10-01T12:00:30Z",
+        "containers": [c]
+    })
+}
+
+pub fn elb_kill(exit: i64) -> serde_json::Value {
+    json!({
+        "stopCode": "ServiceSchedulerInitiated",
+        "stoppedReason": ELB_REASON,
+        "containers": [{"name": "web", "lastStatus": "STOPPED", "exitCode": exit}]
+    })
+}
+
+pub fn memory_evidence(values: &[f64]) -> Evidence {
+    Evidence {
+        metrics: Some(Metrics {
+            task_memory_pct: Some(series_ending(stop_time(), values)),
+            ..Metrics::default()
+        }),
+        ..Evidence::default()
+    }
+}
+
+pub fn service_events(messages: &[&str]) -> ServiceFacts {
+    ServiceFacts {
+        name: "web".into(),
+        events: messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| ServiceEvent {
+                at: kill_time() - chrono::Duration::minutes(3 - i as i64),
+                message: (*m).to_owned(),
+            })
+            .collect(),
+        ..ServiceFacts::default()
+    }
+}
+
+pub const TIMED_OUT: &str = "(service web) (port 8080) is unhealthy in (target-group arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef) due to (reason Request timed out).";
