@@ -592,6 +592,11 @@ pub struct RecentContainerExit {
 }
 
 impl Evidence {
+    /// Nothing gathered and nothing recorded missing.
+    pub fn is_empty(&self) -> bool {
+        *self == Evidence::default()
+    }
+
     /// Whether `source` could not be read at all (a partial failure leaves what was read).
     pub fn is_missing(&self, source: Source) -> bool {
         self.missing

@@ -40,7 +40,7 @@ use super::{Condition, Notifier, PublishError, Put, Store, StoreError};
 use crate::config::Config;
 use crate::event::TaskStateChange;
 use crate::evidence::{MissingEvidence, MissingKind, Source};
-use crate::report::{NotificationStatus, Record, message};
+use crate::report::{NotificationStatus, Record, RecordBody, message};
 
 /// A claim older than this was left by an invocation that died.
 pub const CLAIM_LEASE_SECONDS: i64 = 90;
@@ -163,27 +163,36 @@ impl<S: Store> Archive<S> {
         Ok(Some((record, stored.etag)))
     }
 
-    fn body(record: &Record, key: &str) -> Result<Vec<u8>, ArchiveError> {
-        let mut line = record
-            .to_json_line()
-            .map_err(|source| ArchiveError::Corrupt {
-                key: key.to_owned(),
-                source,
-            })?;
+    fn line(
+        record: &Record,
+        body: Option<&RecordBody>,
+        key: &str,
+    ) -> Result<Vec<u8>, ArchiveError> {
+        let line = match body {
+            Some(body) => record.to_json_line_with(body),
+            None => record.to_json_line(),
+        };
+        let mut line = line.map_err(|source| ArchiveError::Corrupt {
+            key: key.to_owned(),
+            source,
+        })?;
         line.push('\n');
         Ok(line.into_bytes())
     }
 
-    /// A conditional write of a record.
+    /// A conditional write of a record; `body` is its unchanging part when it was serialized
+    /// before (`Record::body_json`).
     async fn put_record(
         &self,
         key: &str,
         record: &Record,
+        body: Option<&RecordBody>,
         condition: Condition<'_>,
     ) -> Result<Put, ArchiveError> {
+        let line = Self::line(record, body, key)?;
         Ok(self
             .store
-            .put(key, Self::body(record, key)?, "application/json", condition)
+            .put(key, line, "application/json", condition)
             .await?)
     }
 
@@ -195,7 +204,10 @@ impl<S: Store> Archive<S> {
         now: DateTime<Utc>,
     ) -> Result<Claim, ArchiveError> {
         let key = &keys.record;
-        if let Put::Written(etag) = self.put_record(key, placeholder, Condition::Absent).await? {
+        if let Put::Written(etag) = self
+            .put_record(key, placeholder, None, Condition::Absent)
+            .await?
+        {
             return Ok(Claim::Owned { etag });
         }
         let Some((mut stored, stored_etag)) = self.get_record(key).await? else {
@@ -218,7 +230,7 @@ impl<S: Store> Archive<S> {
         };
         stored.claimed_at = Some(now);
         match self
-            .put_record(key, &stored, Condition::Matches(&tag))
+            .put_record(key, &stored, None, Condition::Matches(&tag))
             .await?
         {
             Put::Written(etag) => Ok(Claim::TakenOver {
@@ -295,8 +307,10 @@ impl<S: Store> Archive<S> {
         if !wants_notification {
             record.notification = NotificationStatus::SuppressedBenign;
             record.claimed_at = None;
-            let (written, html) =
-                tokio::join!(self.finish(&key, &record, claim_etag.as_deref()), html_put);
+            let (written, html) = tokio::join!(
+                self.finish(&key, &record, None, claim_etag.as_deref()),
+                html_put
+            );
             written?;
             html?;
             return Ok(Outcome::Archived {
@@ -321,11 +335,19 @@ impl<S: Store> Archive<S> {
             record.diagnosis.missing.push(m.label());
             record.evidence.missing.push(m);
         }
+        // From here only the protocol's own fields change: the rest is serialized once for the
+        // two or three writes that follow.
+        let body = record.body_json().map_err(|source| ArchiveError::Corrupt {
+            key: key.clone(),
+            source,
+        })?;
+        let body = Some(&body);
         let at = record.stopped_at.unwrap_or(now);
         let (written, html, decision) = tokio::join!(
             self.put_record(
                 &key,
                 &record,
+                body,
                 claim_etag
                     .as_deref()
                     .map_or(Condition::None, Condition::Matches),
@@ -348,7 +370,7 @@ impl<S: Store> Archive<S> {
             StormDecision::Suppress => {
                 record.notification = NotificationStatus::SuppressedStorm;
                 record.claimed_at = None;
-                self.finish(&key, &record, etag.as_deref()).await?;
+                self.finish(&key, &record, body, etag.as_deref()).await?;
                 return Ok(Outcome::Archived {
                     key,
                     notification: NotificationStatus::SuppressedStorm,
@@ -373,7 +395,7 @@ impl<S: Store> Archive<S> {
             Err(e) => {
                 // Release the claim so the retry publishes without waiting for the lease.
                 record.claimed_at = None;
-                if let Err(release) = self.finish(&key, &record, etag.as_deref()).await {
+                if let Err(release) = self.finish(&key, &record, body, etag.as_deref()).await {
                     tracing::warn!(error = %release, "could not release the notification claim");
                 }
                 return Err(ArchiveError::Publish(e));
@@ -382,7 +404,7 @@ impl<S: Store> Archive<S> {
         record.notification = NotificationStatus::Sent;
         record.notified = true;
         record.claimed_at = None;
-        self.finish(&key, &record, etag.as_deref()).await?;
+        self.finish(&key, &record, body, etag.as_deref()).await?;
         Ok(Outcome::Archived {
             key,
             notification: NotificationStatus::Sent,
@@ -395,10 +417,11 @@ impl<S: Store> Archive<S> {
         &self,
         key: &str,
         record: &Record,
+        body: Option<&RecordBody>,
         etag: Option<&str>,
     ) -> Result<Option<String>, ArchiveError> {
         let condition = etag.map_or(Condition::None, Condition::Matches);
-        match self.put_record(key, record, condition).await? {
+        match self.put_record(key, record, body, condition).await? {
             Put::Written(tag) => Ok(tag),
             // Someone else moved the record on; their write is as good as ours.
             Put::PreconditionFailed => Ok(None),

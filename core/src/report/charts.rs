@@ -9,6 +9,9 @@ use crate::evidence::{Metrics, Series};
 
 const WIDTH: u32 = 720;
 const HEIGHT: u32 = 260;
+/// Labelled ticks (and grid lines) on the time axis and on the value axis.
+const X_LABELS: usize = 7;
+const Y_LABELS: usize = 5;
 
 /// One line on a chart.
 struct Line<'a> {
@@ -95,10 +98,13 @@ fn chart(
         ctx.configure_mesh()
             .x_desc("minutes relative to the stop")
             .y_desc(y_label)
-            .light_line_style(RGBColor(235, 235, 235))
-            // plotters' default of ten light lines per tick is ~200 SVG elements per chart: most of
-            // a report's size and of its rendering CPU, for a grid nobody reads that finely.
-            .max_light_lines(2)
+            // A grid line per labelled tick and no light lines between them: plotters' default
+            // (ten labels an axis, ten light lines per tick) is ~200 SVG elements per chart, most
+            // of a report's size and of its rendering CPU, for a grid nobody reads that finely.
+            .x_labels(X_LABELS)
+            .y_labels(Y_LABELS)
+            .bold_line_style(RGBColor(230, 230, 230))
+            .max_light_lines(0)
             .draw()
             .ok()?;
         if let Some((value, label)) = limit {

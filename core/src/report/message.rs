@@ -28,8 +28,8 @@ pub struct SnsMessage {
 /// Trimming steps, applied in order until the message fits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Trim {
-    /// Where every message starts: the JSON form without metric series and log tails.
-    NoSeriesInJson,
+    /// Where every message starts: the JSON form without the evidence (it stays in the archive
+    /// under `archive_key`).
     NoEvidenceInJson,
     ShortEmailLogs,
     CutEmail,
@@ -89,24 +89,20 @@ fn json_form(record: &Record, record_key: Option<&str>, trim: Trim) -> String {
         })
         .to_string();
     }
-    let mut r = record.clone();
-    r.evidence.logs = None;
-    r.evidence.metrics = None;
-    if trim >= Trim::NoEvidenceInJson {
-        r.evidence = Default::default();
-        r.event.detail.containers.truncate(10);
-        r.event.detail.attachments.clear();
-        let bound = |s: &mut Option<String>| {
-            if let Some(text) = s.as_mut()
-                && text.len() > 1000
-            {
-                *text = truncate_bytes(text, 1000).to_owned();
-            }
-        };
-        bound(&mut r.event.detail.stopped_reason);
-        for c in r.event.detail.containers.iter_mut() {
-            bound(&mut c.reason);
+    // Every stage from here on leaves the evidence to the archive.
+    let mut r = record.without_evidence();
+    r.event.detail.containers.truncate(10);
+    r.event.detail.attachments.clear();
+    let bound = |s: &mut Option<String>| {
+        if let Some(text) = s.as_mut()
+            && text.len() > 1000
+        {
+            *text = truncate_bytes(text, 1000).to_owned();
         }
+    };
+    bound(&mut r.event.detail.stopped_reason);
+    for c in r.event.detail.containers.iter_mut() {
+        bound(&mut c.reason);
     }
     serde_json::to_string(&QueueForm {
         record: &r,
@@ -121,9 +117,10 @@ fn email_form(
     report_link: Option<&str>,
     trim: Trim,
 ) -> String {
-    let mut evidence = record.evidence.clone();
+    // Only a shortened email needs its own copy of the log tails.
+    let mut evidence = std::borrow::Cow::Borrowed(&record.evidence);
     if trim >= Trim::ShortEmailLogs
-        && let Some(logs) = evidence.logs.as_mut()
+        && let Some(logs) = evidence.to_mut().logs.as_mut()
     {
         for tail in logs.iter_mut() {
             let skip = tail.lines.len().saturating_sub(5);
@@ -237,11 +234,11 @@ pub fn build_archived(
     ))
     .unwrap_or_else(|_| "{}".to_owned());
     let mut message = String::new();
-    // Metric series and log tails are the bulk of a record and what a queue consumer least
-    // needs (replay reads the archive): leaving them out of the queue form halves what SNS's
-    // request signing hashes and what its form encoding escapes (BENCHMARKS.md).
+    // The evidence is the bulk of a record and what a queue consumer least needs (it reads the
+    // archive under `archive_key`, and replay reads the archive): leaving it out of the queue
+    // form, which SNS carries twice (`sqs`, `lambda`), cuts what Publish's request signing hashes
+    // and what its form encoding escapes (BENCHMARKS.md).
     for trim in [
-        Trim::NoSeriesInJson,
         Trim::NoEvidenceInJson,
         Trim::ShortEmailLogs,
         Trim::CutEmail,

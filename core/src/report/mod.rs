@@ -16,7 +16,7 @@ use crate::event::TaskStateChange;
 pub use email::{ConsoleLinks, render_email};
 pub use html::{HtmlError, render_html};
 pub use message::SnsMessage;
-pub use record::{NotificationStatus, Record, SCHEMA_VERSION, StormNote};
+pub use record::{NotificationStatus, Record, RecordBody, SCHEMA_VERSION, StormNote};
 
 /// "prod/web" for a service task, "prod/family:batch" for a standalone one.
 pub fn scope_label(event: &TaskStateChange) -> String {

@@ -66,6 +66,9 @@ pub struct Record {
     /// The event as parsed: container override commands and environments are already reduced
     /// to counts, so nothing secret is stored.
     pub event: TaskStateChange,
+    /// Left out when nothing was gathered (a claim's placeholder; the queue form, whose reader
+    /// finds it in the archive).
+    #[serde(default, skip_serializing_if = "Evidence::is_empty")]
     pub evidence: Evidence,
 }
 
@@ -105,8 +108,183 @@ impl Record {
         record
     }
 
-    /// One line of JSON; serde_json escapes every line break inside strings.
+    /// The record without its evidence (the queue form), without copying the evidence.
+    pub fn without_evidence(&self) -> Self {
+        // A struct literal, so a new field cannot be forgotten here.
+        Self {
+            schema_version: self.schema_version,
+            task_arn: self.task_arn.clone(),
+            task_id: self.task_id.clone(),
+            cluster: self.cluster.clone(),
+            service: self.service.clone(),
+            family: self.family.clone(),
+            region: self.region.clone(),
+            account: self.account.clone(),
+            stopped_at: self.stopped_at,
+            diagnosis: self.diagnosis.clone(),
+            notified: self.notified,
+            notification: self.notification,
+            claimed_at: self.claimed_at,
+            storm: self.storm.clone(),
+            placeholder: self.placeholder,
+            event: self.event.clone(),
+            evidence: Evidence::default(),
+        }
+    }
+
+    /// One line of JSON; serde_json escapes every line break inside strings. The same object
+    /// as the derived `Serialize`, with the fields the notify-once protocol changes first.
     pub fn to_json_line(&self) -> Result<String, serde_json::Error> {
-        serde_json::to_string(self)
+        self.to_json_line_with(&self.body_json()?)
+    }
+
+    /// The part of the JSON line the notify-once protocol never changes (the verdict, the event
+    /// and the evidence: nearly all of it), so a record written twice is serialized once.
+    pub fn body_json(&self) -> Result<RecordBody, serde_json::Error> {
+        serde_json::to_string(&self.parts().1).map(RecordBody)
+    }
+
+    /// The JSON line from this record's changing fields and a body serialized before. The body
+    /// must be this record's (`body_json`) with its verdict, event and evidence unchanged since.
+    pub fn to_json_line_with(&self, body: &RecordBody) -> Result<String, serde_json::Error> {
+        let head = serde_json::to_string(&self.parts().0)?;
+        // `{head…}` + `{body…}` → `{head…,body…}`: both are non-empty objects.
+        let mut line = String::with_capacity(head.len() + body.0.len());
+        line.push_str(head.strip_suffix('}').unwrap_or(&head));
+        line.push(',');
+        line.push_str(body.0.strip_prefix('{').unwrap_or(&body.0));
+        Ok(line)
+    }
+
+    fn parts(&self) -> (Head<'_>, Body<'_>) {
+        // No `..`: a new field does not compile until it is placed in one part or the other.
+        let Record {
+            schema_version,
+            task_arn,
+            task_id,
+            cluster,
+            service,
+            family,
+            region,
+            account,
+            stopped_at,
+            diagnosis,
+            notified,
+            notification,
+            claimed_at,
+            storm,
+            placeholder,
+            event,
+            evidence,
+        } = self;
+        (
+            Head {
+                schema_version: *schema_version,
+                task_arn,
+                task_id,
+                cluster,
+                service,
+                family,
+                region,
+                account,
+                stopped_at,
+                notified: *notified,
+                notification: *notification,
+                claimed_at,
+                storm,
+                placeholder: *placeholder,
+            },
+            Body {
+                diagnosis,
+                event,
+                evidence,
+            },
+        )
+    }
+}
+
+/// A record's unchanging part, serialized (`Record::body_json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordBody(String);
+
+/// The fields of a record the notify-once protocol changes, and the identifiers.
+#[derive(Serialize)]
+struct Head<'a> {
+    schema_version: u32,
+    task_arn: &'a str,
+    task_id: &'a str,
+    cluster: &'a str,
+    service: &'a Option<String>,
+    family: &'a Option<String>,
+    region: &'a Option<String>,
+    account: &'a Option<String>,
+    stopped_at: &'a Option<DateTime<Utc>>,
+    notified: bool,
+    notification: NotificationStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claimed_at: &'a Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    storm: &'a Option<StormNote>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    placeholder: bool,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    diagnosis: &'a Diagnosis,
+    event: &'a TaskStateChange,
+    #[serde(skip_serializing_if = "Evidence::is_empty")]
+    evidence: &'a Evidence,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> Record {
+        let raw = serde_json::json!({
+            "detail-type": "ECS Task State Change", "source": "aws.ecs",
+            "detail": {"taskArn": "arn:aws:ecs:eu-west-1:1:task/prod/abc",
+                       "clusterArn": "arn:aws:ecs:eu-west-1:1:cluster/prod",
+                       "group": "service:web", "lastStatus": "STOPPED",
+                       "stoppedAt": "2026-10-01T12:00:00Z"}
+        });
+        let event = match crate::event::from_value(raw) {
+            Ok(crate::event::Incoming::Stopped(e)) => *e,
+            other => panic!("fixture did not parse: {other:?}"),
+        };
+        let mut evidence = Evidence::default();
+        evidence.mark_missing(crate::evidence::Source::Metrics, "denied");
+        let d = crate::diagnose(&event, &evidence);
+        Record::new(&event, &evidence, &d)
+    }
+
+    #[test]
+    fn the_json_line_is_the_derived_serialization() {
+        let mut r = record();
+        r.claimed_at = r.stopped_at;
+        r.storm = Some(StormNote {
+            suppressed: 2,
+            since: chrono::DateTime::<Utc>::UNIX_EPOCH,
+        });
+        let line = r.to_json_line().expect("line");
+        let derived = serde_json::to_value(&r).expect("derived");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&line).expect("json"),
+            derived
+        );
+        assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn a_body_serialized_before_gives_the_line_with_todays_head() {
+        let mut r = record();
+        let body = r.body_json().expect("body");
+        r.notified = true;
+        r.notification = NotificationStatus::Sent;
+        let line = r.to_json_line_with(&body).expect("line");
+        assert_eq!(line, r.to_json_line().expect("fresh"));
+        let back: Record = serde_json::from_str(&line).expect("reads back");
+        assert_eq!(back, r);
     }
 }
