@@ -738,7 +738,7 @@ pub fn lookup(text: &str) -> Option<&'static ReasonRow> {
 
 /// The row the task's stoppedReason matches.
 pub fn stopped_reason_row(ctx: &Context<'_>) -> Option<&'static ReasonRow> {
-    lookup(ctx.stopped_reason())
+    ctx.reason_row()
 }
 
 /// Whether the task's stoppedReason is a wording of `cause`.

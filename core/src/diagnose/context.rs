@@ -5,7 +5,14 @@ use chrono::{DateTime, Duration, Utc};
 use crate::event::{Container, StopCode, TaskStateChange};
 use crate::evidence::{ContainerDefinitionFacts, Evidence, ServiceEvent};
 
+use std::cell::OnceCell;
+
+use super::catalogue::{self, ReasonRow};
 use super::cpu::{self, CpuPressure};
+
+/// A start-failure wording found in the stoppedReason or a container's reason: its row, the text
+/// it matched, and the container that carried it.
+pub type StartHit<'a> = (&'static ReasonRow, &'a str, Option<&'a Container>);
 
 /// ECS waits this long between SIGTERM and SIGKILL when a container sets no `stopTimeout`.
 pub const DEFAULT_STOP_TIMEOUT_S: u32 = 30;
@@ -21,6 +28,9 @@ pub struct Context<'a> {
     /// When ECS decided to stop it ([`TaskStateChange::kill_at`]).
     pub kill_at: Option<DateTime<Utc>>,
     pub cpu: CpuPressure,
+    /// Catalogue look-ups many rules ask for, made once (each scans every row).
+    reason_row: OnceCell<Option<&'static ReasonRow>>,
+    start_hit: OnceCell<Option<StartHit<'a>>>,
 }
 
 impl<'a> Context<'a> {
@@ -31,6 +41,8 @@ impl<'a> Context<'a> {
             stop_at: event.stopped_at(),
             kill_at: event.kill_at(),
             cpu: CpuPressure::default(),
+            reason_row: OnceCell::new(),
+            start_hit: OnceCell::new(),
         };
         ctx.cpu = cpu::assess(&ctx);
         ctx
@@ -42,6 +54,18 @@ impl<'a> Context<'a> {
 
     pub fn stopped_reason(&self) -> &str {
         self.event.detail.stopped_reason.as_deref().unwrap_or("")
+    }
+
+    /// The catalogue row the stoppedReason matches.
+    pub fn reason_row(&self) -> Option<&'static ReasonRow> {
+        *self
+            .reason_row
+            .get_or_init(|| catalogue::lookup(self.stopped_reason()))
+    }
+
+    /// The start failure the reasons name, computed by `find` on first use.
+    pub fn start_hit(&self, find: impl FnOnce() -> Option<StartHit<'a>>) -> Option<StartHit<'a>> {
+        *self.start_hit.get_or_init(find)
     }
 
     /// The stoppedReason or an essential container's reason of which `says` holds; returns the

@@ -6,7 +6,7 @@ use crate::event::{Container, StopCode};
 use crate::evidence::Source;
 
 use super::catalogue::{self, EventSays, EventSignal, ReasonRow};
-use super::context::Context;
+use super::context::{Context, StartHit};
 use super::{Cause, Finding, Verdict};
 
 /// The step of the start that failed; each family is one rule in the registry.
@@ -23,9 +23,12 @@ pub enum Family {
 
 /// The first start-failure row (table order) that matches the stoppedReason or a container's
 /// reason, with the text it matched and the container that carried it.
-fn start_failure<'a>(
-    ctx: &Context<'a>,
-) -> Option<(&'static ReasonRow, &'a str, Option<&'a Container>)> {
+fn start_failure<'a>(ctx: &Context<'a>) -> Option<StartHit<'a>> {
+    // Every start family's rule asks; the scan of every row runs once.
+    ctx.start_hit(|| find_start_failure(ctx))
+}
+
+fn find_start_failure<'a>(ctx: &Context<'a>) -> Option<StartHit<'a>> {
     let d = &ctx.event.detail;
     let texts: Vec<(String, &'a str, Option<&'a Container>)> =
         std::iter::once(d.stopped_reason.as_deref().map(|r| (r, None)))
