@@ -342,8 +342,14 @@ impl HostFacts {
 pub struct Metrics {
     /// Task CPU as % of the task's CPU allocation (Container Insights CpuUtilized ÷ CpuReserved).
     pub task_cpu_pct: Option<Series>,
+    /// What `task_cpu_pct` is a share of. Absent in records archived before it was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_cpu_of: Option<Allocation>,
     /// Task memory as % of its hard limit (MemoryUtilized ÷ memory limit).
     pub task_memory_pct: Option<Series>,
+    /// What `task_memory_pct` is a share of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_memory_of: Option<Allocation>,
     /// Task memory in MiB (MemoryUtilized).
     pub task_memory_mib: Option<Series>,
     /// AWS/ECS service CPUUtilization, Average and Maximum over the service's tasks.
@@ -378,6 +384,53 @@ pub struct Metrics {
     /// AWS/ECS CPUReservation / MemoryReservation of the cluster (EC2), Maximum per minute.
     pub cluster_cpu_reservation_pct: Option<Series>,
     pub cluster_memory_reservation_pct: Option<Series>,
+}
+
+/// What a task's utilization percentage is a share of. On Fargate it is always the task's own
+/// size; on EC2 it depends on what the task definition sets, and with nothing set Container
+/// Insights' "reserved" figure is the instance's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Allocation {
+    /// The task-level `cpu` / `memory`: a hard cap.
+    Task,
+    /// The sum of the containers' own hard memory limits (`memory`).
+    ContainerLimits,
+    /// The sum of the containers' `cpu` units: relative shares of the host, not a cap.
+    ContainerShares,
+    /// Container Insights' `CpuReserved` / `MemoryReserved` with no limit set: the soft
+    /// reservations, or the host's CPU when the task reserves none.
+    Reserved,
+}
+
+impl Allocation {
+    /// For CPU, from the task definition (`None` when it was not read).
+    pub fn of_cpu(td: Option<&TaskDefinitionFacts>) -> Option<Self> {
+        let td = td?;
+        Some(if td.cpu.is_some_and(|c| c > 0) {
+            Self::Task
+        } else if td.containers.iter().any(|c| c.cpu.is_some_and(|u| u > 0)) {
+            Self::ContainerShares
+        } else {
+            Self::Reserved
+        })
+    }
+
+    /// For memory, from the task definition, as gathering divides (`None` when it was not read).
+    pub fn of_memory(td: Option<&TaskDefinitionFacts>) -> Option<Self> {
+        let td = td?;
+        Some(if td.memory.is_some_and(|m| m > 0) {
+            Self::Task
+        } else if td
+            .containers
+            .iter()
+            .any(|c| c.memory.is_some_and(|m| m > 0))
+        {
+            Self::ContainerLimits
+        } else {
+            Self::Reserved
+        })
+    }
 }
 
 /// One container's own memory use, from its performance records.

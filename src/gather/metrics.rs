@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use crate::error::GatherError;
 use crate::event::TaskStateChange;
-use crate::evidence::{ContainerUsage, Evidence, LogDriver, Metrics, Point, Series};
+use crate::evidence::{Allocation, ContainerUsage, Evidence, LogDriver, Metrics, Point, Series};
 
 use super::ecs::to_chrono;
 use super::logs::PerfRecord;
@@ -475,7 +475,13 @@ fn assemble(raw: HashMap<Slot, Vec<Point>>, evidence: &Evidence) -> Metrics {
     let log_events = summed(&raw, Slot::LogEvents);
     let log_bytes = summed(&raw, Slot::LogBytes);
     Metrics {
+        task_cpu_of: task_cpu
+            .as_ref()
+            .and(Allocation::of_cpu(evidence.task_definition.as_ref())),
         task_cpu_pct: task_cpu,
+        task_memory_of: task_mem_pct
+            .as_ref()
+            .and(Allocation::of_memory(evidence.task_definition.as_ref())),
         task_memory_pct: task_mem_pct,
         task_memory_mib: mem_used,
         service_cpu_avg_pct: series(&raw, Slot::SvcCpuAvg).or(group_cpu),
@@ -571,6 +577,7 @@ pub fn fill_from_performance_log(
             .collect();
         if !pts.is_empty() {
             metrics.task_cpu_pct = Some(Series::new(pts));
+            metrics.task_cpu_of = Allocation::of_cpu(evidence.task_definition.as_ref());
         }
     }
     if metrics.task_memory_pct.is_none() {
@@ -587,6 +594,7 @@ pub fn fill_from_performance_log(
             .collect();
         if !pts.is_empty() {
             metrics.task_memory_pct = Some(Series::new(pts));
+            metrics.task_memory_of = Allocation::of_memory(evidence.task_definition.as_ref());
             metrics.task_memory_mib = Some(Series::new(
                 records
                     .iter()

@@ -1,7 +1,7 @@
 //! CPU rules (core/src/diagnose/cpu.rs): pressure as a share of the task's allocation, the
 //! Average-versus-Maximum trap, short spikes, and burstable hosts out of credits.
 
-use ecs_autopsy::evidence::{Evidence, HostFacts, Metrics};
+use ecs_autopsy::evidence::{Allocation, Evidence, HostFacts, Metrics};
 use ecs_autopsy::{Cause, diagnose};
 use serde_json::json;
 
@@ -128,4 +128,50 @@ fn credit_balance_of_a_non_burstable_host_is_ignored() {
         &host_evidence("m5.large", &[0.0, 0.0, 0.0]),
     );
     assert_eq!(d.cause, Cause::ElbHealthCheckFailed);
+}
+
+#[test]
+fn with_no_cpu_reserved_the_share_is_said_to_be_of_the_host() {
+    // Arrange: an EC2 task without task-level cpu; Container Insights' CpuReserved is then the
+    // instance's CPU, as gathering recorded.
+    let event = event_with(json!({"launchType": "EC2", "cpu": null, "stoppedReason": ELB_REASON}));
+    let mut evidence = cpu_evidence(None, None, Some(&[50.0, 60.0, 70.0, 65.0]));
+    if let Some(m) = evidence.metrics.as_mut() {
+        m.task_cpu_of = Some(Allocation::Reserved);
+    }
+
+    // Act
+    let d = diagnose(&event, &evidence);
+
+    // Assert
+    let how = d
+        .findings
+        .iter()
+        .find(|f| f.signal == "how utilization is measured")
+        .expect("the measure is explained");
+    assert!(
+        how.observed.contains("is the host's CPU"),
+        "{}",
+        how.observed
+    );
+    assert!(
+        !how.observed.contains("not of the host"),
+        "{}",
+        how.observed
+    );
+}
+
+#[test]
+fn a_task_level_cpu_share_is_of_the_tasks_allocation() {
+    let mut evidence = cpu_evidence(None, None, Some(&[50.0, 60.0, 70.0, 65.0]));
+    if let Some(m) = evidence.metrics.as_mut() {
+        m.task_cpu_of = Some(Allocation::Task);
+    }
+    let d = diagnose(&event_with(elb_kill(143)), &evidence);
+    let how = d
+        .findings
+        .iter()
+        .find(|f| f.signal == "how utilization is measured")
+        .expect("the measure is explained");
+    assert!(how.observed.contains("not of the host"), "{}", how.observed);
 }

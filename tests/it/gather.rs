@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use ecs_autopsy::evidence::{Evidence, Source};
+use ecs_autopsy::evidence::{Allocation, Evidence, Source};
 use ecs_autopsy::gather::{Clients, Settings, gather};
 use ecs_autopsy::{Cause, Diagnosis, diagnose};
 
@@ -55,6 +55,8 @@ async fn seed_case_gathers_every_source_and_is_cpu_starved() {
             .unwrap_or(f64::NAN)
     };
     assert!(max(&m.task_cpu_pct) >= 99.0, "task CPU as % of allocation");
+    // The seed's task definition sets task-level cpu and memory: the shares are of those.
+    assert_eq!(m.task_cpu_of, Some(Allocation::Task));
     assert!(
         max(&m.service_cpu_avg_pct) < 70.0,
         "the Average looked fine"

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::evidence::{Point, Series};
+use crate::evidence::{Allocation, Point, Series};
 
 use super::claims::{Basis, Claim, Claims, SeriesRef, cpu_alloc_text};
 use super::context::{Context, duration_text};
@@ -405,18 +405,30 @@ pub fn add_allocation_context(ctx: &Context<'_>, verdict: &mut Verdict) {
         return;
     }
     let mut c = Claims::default();
-    let cpu = cpu_alloc_text(ctx.task_cpu().map(f64::from), &mut c);
-    let mem = match ctx.task_memory() {
-        Some(m) => c.say(Claim::bare_size(Basis::TaskMemory, f64::from(m))),
-        None => "the containers' own memory settings".to_owned(),
+    let mem = match (ctx.task_memory(), metrics.task_memory_of) {
+        (Some(m), _) => c.say(Claim::bare_size(Basis::TaskMemory, f64::from(m))),
+        (None, Some(Allocation::Reserved)) => {
+            "the containers' soft reservations (no hard limit is set)".to_owned()
+        }
+        (None, _) => "the containers' own memory settings".to_owned(),
     };
-    verdict.findings.push(
-        Finding::context(
-            "how utilization is measured",
+    // What the CPU share is of, as gathering recorded it: on EC2 with nothing reserved,
+    // Container Insights' "reserved" CPU is the instance's, and the text must say so.
+    let observed = match metrics.task_cpu_of {
+        Some(Allocation::Reserved) if ctx.task_cpu().is_none() => format!(
+            "CPU as a share of what Container Insights counts as reserved for the task, which with no CPU reserved in the task definition is the host's CPU; memory as a share of {mem}: a saturated host shows here as a task at its limit"
+        ),
+        Some(Allocation::ContainerShares) if ctx.task_cpu().is_none() => format!(
+            "CPU as a share of the containers' cpu units, which are relative shares of the host rather than a cap (only a task-level cpu caps it); memory as a share of {mem}"
+        ),
+        _ => {
+            let cpu = cpu_alloc_text(ctx.task_cpu().map(f64::from), &mut c);
             format!(
                 "as a share of the task's allocation ({cpu}, {mem}), not of the host: a host dashboard's percentage is of the whole instance and can look low while this task is at its limit"
-            ),
-        )
-        .with_claims(c),
-    );
+            )
+        }
+    };
+    verdict
+        .findings
+        .push(Finding::context("how utilization is measured", observed).with_claims(c));
 }

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use plotters::prelude::*;
 
-use crate::evidence::{Metrics, Series};
+use crate::evidence::{Allocation, Metrics, Series};
 
 const WIDTH: u32 = 720;
 const HEIGHT: u32 = 260;
@@ -210,8 +210,14 @@ pub fn render_all(
         },
         y_label: "log events/min",
     });
+    // Titles say what the shares are of, as gathering recorded it.
+    let cpu_title = match metrics.task_cpu_of {
+        Some(Allocation::Reserved) => "CPU, % of the CPU reserved (none set: the host's)",
+        Some(Allocation::ContainerShares) => "CPU, % of the containers' cpu units",
+        _ => "CPU, % of the task's allocation",
+    };
     if let Some(svg) = chart(
-        "CPU, % of the task's allocation",
+        cpu_title,
         "% of allocation",
         &cpu,
         stop,
@@ -243,8 +249,13 @@ pub fn render_all(
             color: GREEN_,
         });
     }
+    let memory_title = match metrics.task_memory_of {
+        Some(Allocation::Reserved) => "Memory, % of the soft reservation",
+        Some(Allocation::ContainerLimits) => "Memory, % of the containers' hard limits",
+        _ => "Memory, % of the limit",
+    };
     if let Some(svg) = chart(
-        "Memory, % of the limit",
+        memory_title,
         "% of limit",
         &mem,
         stop,
