@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::event::{Container, StopCode, TaskDetail, TaskStateChange};
+use crate::event::{Container, TaskDetail, TaskStateChange};
 use crate::evidence::{Evidence, RecentStop};
 
 use super::claims::{Claim, Claims, Quantity, Span};
@@ -19,7 +19,7 @@ pub const CRASH_LOOP_MIN: u32 = 2;
 pub fn classify_recent(stop: &RecentStop) -> Cause {
     let detail = TaskDetail {
         task_arn: stop.task_arn.clone(),
-        stop_code: stop.stop_code.clone().map(StopCode::from),
+        stop_code: stop.stop_code.clone(),
         stopped_reason: stop.stopped_reason.clone(),
         stopped_at: stop.stopped_at,
         containers: stop
