@@ -159,6 +159,21 @@ fn with_no_cpu_reserved_the_share_is_said_to_be_of_the_host() {
         "{}",
         how.observed
     );
+    // The reports' legends say the same.
+    let email = ecs_autopsy::report::render_email(
+        &event,
+        &evidence,
+        &d,
+        &ecs_autopsy::report::ConsoleLinks::for_event(&event),
+        None,
+    );
+    assert!(
+        email.contains("(no CPU reserved) is the host's CPU"),
+        "{email}"
+    );
+    assert!(!email.contains("not of the host"), "{email}");
+    let html = ecs_autopsy::report::render_html(&event, &evidence, &d).expect("html");
+    assert!(html.contains("(no CPU reserved) is the host"), "legend");
 }
 
 #[test]

@@ -144,7 +144,8 @@ pub fn render_email(
     }
     let _ = writeln!(
         s,
-        "   (+ points to the verdict, - rules a reading out, · context. CPU and memory are shares of the allocation each figure names, not of the host.)"
+        "   (+ points to the verdict, - rules a reading out, · context. {})",
+        super::shares_note(evidence)
     );
 
     section(&mut s, "WHAT TO DO");

@@ -126,5 +126,6 @@ pub fn render_html(
         timeline => timeline,
         logs => logs,
         missing => &diagnosis.missing,
+        shares_note => super::shares_note(evidence),
     })?)
 }
