@@ -249,9 +249,54 @@ macro_rules! empty_default {
 
 empty_default!(LogDriver, PolicyType, ActivityStatus, NotScaledCode);
 
+// Where an API gives text instead of a code, the words are read here too, so rules ask a
+// question and never hold the string.
+
+/// Whether a capacity provider is Spot capacity: AWS's `FARGATE_SPOT`, or an EC2 capacity
+/// provider named for Spot (the only sign the event carries).
+pub fn is_spot_capacity(provider_name: &str) -> bool {
+    provider_name.to_uppercase().contains("SPOT")
+}
+
+/// Whether a target-tracking metric is a utilization in percent
+/// (`ECSServiceAverageCPUUtilization`, `ECSServiceAverageMemoryUtilization`), not a count
+/// (`ALBRequestCountPerTarget`) or a custom metric.
+pub fn is_utilization_metric(metric: &str) -> bool {
+    metric.contains("Utilization")
+}
+
+/// Whether an Application Auto Scaling activity's `Cause` names a target-tracking high alarm
+/// (`monitor alarm TargetTracking-service/…-AlarmHigh-… in state ALARM triggered policy …`):
+/// a scale-out.
+pub fn is_scale_out_alarm(cause: &str) -> bool {
+    cause.contains("AlarmHigh")
+}
+
+/// The count an Application Auto Scaling activity set: `Setting desired count to 4.` → 4.
+pub fn desired_count_in(description: &str) -> Option<i64> {
+    let rest = description.split("desired count to ").nth(1)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_scaling_activity_words() {
+        assert_eq!(desired_count_in("Setting desired count to 12."), Some(12));
+        assert_eq!(desired_count_in("Failed to set desired count"), None);
+        assert!(is_scale_out_alarm(
+            "monitor alarm TargetTracking-service/prod/web-AlarmHigh-1a2b in state ALARM triggered policy cpu75"
+        ));
+        assert!(!is_scale_out_alarm(
+            "monitor alarm TargetTracking-service/prod/web-AlarmLow-1a2b in state ALARM triggered policy cpu75"
+        ));
+        assert!(is_utilization_metric("ECSServiceAverageCPUUtilization"));
+        assert!(!is_utilization_metric("ALBRequestCountPerTarget"));
+        assert!(is_spot_capacity("FARGATE_SPOT") && !is_spot_capacity("FARGATE"));
+    }
 
     #[test]
     fn known_values_round_trip_as_their_wire_string() {

@@ -148,17 +148,23 @@ impl Target {
         let mut record = Record::new(&event, &Default::default(), &d);
         record.claimed_at = Some(claimed_at);
         let key = self.app.archive.record_key(&record);
+        self.plant(&key, record.to_json_line().expect("json").into_bytes())
+            .await;
+    }
+
+    /// Writes `body` under `key` in the archive's bucket, as another writer would have.
+    async fn plant(&self, key: &str, body: Vec<u8>) {
         self.app
             .archive
             .store
             .client
             .put_object()
             .bucket(&self.app.archive.store.bucket)
-            .key(&key)
-            .body(record.to_json_line().expect("json").into_bytes().into())
+            .key(key)
+            .body(body.into())
             .send()
             .await
-            .expect("plant pending record");
+            .expect("plant an object");
     }
 
     /// The incident records in the bucket (not the HTML reports, not the storm state).
@@ -444,23 +450,8 @@ async fn a_crash_right_after_the_claim_is_recovered_with_a_full_diagnosis() {
         chrono::Utc::now() - chrono::Duration::minutes(10),
     );
     let key = t.app.archive.keys_for(&event).record;
-    t.app
-        .archive
-        .store
-        .client
-        .put_object()
-        .bucket(&t.app.archive.store.bucket)
-        .key(&key)
-        .body(
-            placeholder
-                .to_json_line()
-                .expect("json")
-                .into_bytes()
-                .into(),
-        )
-        .send()
-        .await
-        .expect("plant the placeholder");
+    t.plant(&key, placeholder.to_json_line().expect("json").into_bytes())
+        .await;
 
     // Act
     let handled = t
@@ -657,17 +648,7 @@ async fn an_unreadable_storm_state_is_replaced_and_the_record_says_so() {
     let t = target(false).await;
     let event = crate::support::stopped(&payload("oom-leak").to_string());
     let key = t.app.archive.layout.storm_key(&event);
-    t.app
-        .archive
-        .store
-        .client
-        .put_object()
-        .bucket(&t.app.archive.store.bucket)
-        .key(&key)
-        .body(b"{not json".to_vec().into())
-        .send()
-        .await
-        .expect("plant a corrupt storm state");
+    t.plant(&key, b"{not json".to_vec()).await;
 
     // Act
     let handled = t

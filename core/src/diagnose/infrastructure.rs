@@ -13,7 +13,7 @@ fn on_spot(ctx: &Context<'_>) -> bool {
         .detail
         .capacity_provider_name
         .as_deref()
-        .is_some_and(|c| c.to_uppercase().contains("SPOT"))
+        .is_some_and(crate::vocab::is_spot_capacity)
 }
 
 pub fn spot_interrupted(ctx: &Context<'_>) -> Option<Verdict> {

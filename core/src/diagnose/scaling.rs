@@ -225,7 +225,11 @@ fn policy_line(p: &ScalingPolicyFacts) -> String {
     match (&p.policy_type, p.metric.as_deref(), p.target_value) {
         (PolicyType::TargetTracking, Some(m), Some(t)) => {
             format!("target tracking {m} at {t:.0}")
-                + if m.contains("Utilization") { "%" } else { "" }
+                + if crate::vocab::is_utilization_metric(m) {
+                    "%"
+                } else {
+                    ""
+                }
         }
         (PolicyType::Step, _, _) if !p.alarms.is_empty() => {
             format!("step scaling on alarm {}", p.alarms.join(", "))
@@ -237,9 +241,7 @@ fn policy_line(p: &ScalingPolicyFacts) -> String {
 
 /// "Setting desired count to 4." → 4.
 fn desired_in(description: &str) -> Option<i64> {
-    let rest = description.split("desired count to ").nth(1)?;
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
+    crate::vocab::desired_count_in(description)
 }
 
 fn service_scaling(ctx: &Context<'_>, p: &mut Posture, v: &mut Verdict) {
@@ -457,8 +459,8 @@ fn scale_outs(
     let mut out = Vec::new();
     for a in sorted {
         let n = desired_in(&a.description);
-        let up =
-            a.cause.contains("AlarmHigh") || matches!((previous, n), (Some(p), Some(n)) if n > p);
+        let up = crate::vocab::is_scale_out_alarm(&a.cause)
+            || matches!((previous, n), (Some(p), Some(n)) if n > p);
         if a.status == ActivityStatus::Successful
             && up
             && a.start.is_some_and(|t| t >= from && t <= to)
