@@ -32,12 +32,11 @@ pub const SESSION_NAME: &str = "ecs-autopsy";
 
 /// The sources a gathering of `scope` reads (and so reports missing when it cannot).
 fn sources(scope: Scope) -> &'static [Source] {
-    const ECS: [Source; 5] = [
+    const ECS: [Source; 4] = [
         Source::TaskDefinition,
         Source::Service,
         Source::Task,
         Source::Host,
-        Source::RecentStops,
     ];
     const FULL: [Source; 10] = [
         Source::TaskDefinition,

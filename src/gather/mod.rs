@@ -166,7 +166,14 @@ pub async fn gather_ecs(
         ecs::service(clients, event, settings),
         ecs::task_health(clients, event, settings),
         ecs::host(clients, event, settings),
-        ecs::list_recent_stops(clients, event, settings),
+        async {
+            // The recent stops are described in round 2, which a quiet benign stop never reaches:
+            // listing them would be a call whose answer nobody reads.
+            match settings.scope {
+                Scope::Full => ecs::list_recent_stops(clients, event, settings).await,
+                Scope::EcsOnly => Ok(None),
+            }
+        },
     );
     evidence.task_definition = take(&mut evidence, Source::TaskDefinition, td);
     evidence.service = take(&mut evidence, Source::Service, service);

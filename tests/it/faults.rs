@@ -311,7 +311,7 @@ async fn denied_scaling_falls_back_to_general_advice_that_says_so() {
 }
 
 #[tokio::test]
-async fn benign_scope_makes_no_scaling_or_capacity_call() {
+async fn benign_scope_makes_no_scaling_capacity_or_recent_stops_call() {
     // Arrange: every client but ECS points at an endpoint that never answers, so any call made
     // would end as a timed-out `missing` entry.
     let conf = config().await;
@@ -320,7 +320,17 @@ async fn benign_scope_makes_no_scaling_or_capacity_call() {
         .into_builder()
         .endpoint_url(black_hole())
         .build();
-    let mut clients = Clients::new(&conf);
+    // ListTasks refuses: a benign stop has no use for its answer, so it must not be asked.
+    let refuse_list = mock!(aws_sdk_ecs::Client::list_tasks)
+        .sequence()
+        .error(|| {
+            aws_sdk_ecs::operation::list_tasks::ListTasksError::generic(meta(
+                "AccessDeniedException",
+            ))
+        })
+        .times(50)
+        .build();
+    let mut clients = clients_with("ecs", &refuse_list).await;
     clients.autoscaling = aws_sdk_applicationautoscaling::Client::new(&hang);
     clients.cloudwatch = aws_sdk_cloudwatch::Client::new(&hang);
     clients.logs = aws_sdk_cloudwatchlogs::Client::new(&hang);
