@@ -219,7 +219,11 @@ pub async fn task_health(
     )
     .await?;
     // DescribeTasks forgets a stopped task after about an hour: that is not an error.
-    Ok(out.tasks().first().map(|t| TaskFacts {
+    Ok(out.tasks().first().map(task_facts))
+}
+
+fn task_facts(t: &aws_sdk_ecs::types::Task) -> TaskFacts {
+    TaskFacts {
         health_status: t.health_status().map(|h| h.as_str().into()),
         containers: t
             .containers()
@@ -229,7 +233,25 @@ pub async fn task_health(
                 health_status: c.health_status().map(|h| h.as_str().into()),
             })
             .collect(),
-    }))
+    }
+}
+
+fn recent_stop(t: &aws_sdk_ecs::types::Task) -> RecentStop {
+    RecentStop {
+        task_arn: t.task_arn().unwrap_or_default().to_owned(),
+        stopped_at: t.stopped_at().and_then(to_chrono),
+        stop_code: t.stop_code().map(|c| c.as_str().into()),
+        stopped_reason: t.stopped_reason().map(str::to_owned),
+        containers: t
+            .containers()
+            .iter()
+            .map(|c| RecentContainerExit {
+                name: c.name().unwrap_or_default().to_owned(),
+                exit_code: c.exit_code().map(i64::from),
+                reason: c.reason().map(str::to_owned),
+            })
+            .collect(),
+    }
 }
 
 pub async fn host(
@@ -301,16 +323,18 @@ pub async fn list_recent_stops(
     ))
 }
 
-pub async fn describe_recent_stops(
+/// The task itself and its service's recent stops in one DescribeTasks (it takes 100 ARNs): the
+/// task's health and the stops `arns` names (`None` when ListTasks failed or does not apply).
+pub async fn describe_task_and_recent_stops(
     clients: &Clients,
     event: &TaskStateChange,
     arns: Option<Vec<String>>,
     settings: &Settings,
-) -> Result<Option<Vec<RecentStop>>, GatherError> {
-    let Some(arns) = arns else { return Ok(None) };
-    if arns.is_empty() {
-        return Ok(Some(Vec::new()));
-    }
+) -> Result<(Option<TaskFacts>, Option<Vec<RecentStop>>), GatherError> {
+    let own = event.detail.task_arn.as_str();
+    let listed = arns.is_some();
+    let mut all = vec![own.to_owned()];
+    all.extend(arns.unwrap_or_default());
     let out = call(
         "DescribeTasks",
         settings,
@@ -318,31 +342,27 @@ pub async fn describe_recent_stops(
             .ecs
             .describe_tasks()
             .cluster(cluster(event))
-            .set_tasks(Some(arns))
+            .set_tasks(Some(all))
             .send(),
     )
     .await?;
-    let mut stops: Vec<RecentStop> = out
+    // DescribeTasks forgets a stopped task after about an hour: a missing task is not an error.
+    let task = out
         .tasks()
         .iter()
-        .map(|t| RecentStop {
-            task_arn: t.task_arn().unwrap_or_default().to_owned(),
-            stopped_at: t.stopped_at().and_then(to_chrono),
-            stop_code: t.stop_code().map(|c| c.as_str().into()),
-            stopped_reason: t.stopped_reason().map(str::to_owned),
-            containers: t
-                .containers()
-                .iter()
-                .map(|c| RecentContainerExit {
-                    name: c.name().unwrap_or_default().to_owned(),
-                    exit_code: c.exit_code().map(i64::from),
-                    reason: c.reason().map(str::to_owned),
-                })
-                .collect(),
-        })
-        .collect();
-    stops.sort_by_key(|s| s.stopped_at);
-    Ok(Some(stops))
+        .find(|t| t.task_arn() == Some(own))
+        .map(task_facts);
+    let stops = listed.then(|| {
+        let mut stops: Vec<RecentStop> = out
+            .tasks()
+            .iter()
+            .filter(|t| t.task_arn() != Some(own))
+            .map(recent_stop)
+            .collect();
+        stops.sort_by_key(|s| s.stopped_at);
+        stops
+    });
+    Ok((task, stops))
 }
 
 /// `ecs-autopsy task`: the stop event of a task ECS still remembers (about an hour).

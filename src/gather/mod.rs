@@ -4,11 +4,12 @@
 //!
 //! ```text
 //! round 1 (from the event alone):
-//!   DescribeTaskDefinition · DescribeServices · DescribeTasks(task) · DescribeContainerInstances
-//!   · ListTasks(STOPPED)
+//!   DescribeTaskDefinition · DescribeServices · DescribeContainerInstances · ListTasks(STOPPED)
+//!   (a quiet benign stop, `Scope::EcsOnly`: DescribeTasks(task) instead of ListTasks, and no
+//!   more rounds)
 //! round 2:
 //!   DescribeTargetGroups + DescribeTargetHealth   → DescribeServices (target group ARNs)
-//!   DescribeTasks(recent stops)                   → ListTasks
+//!   DescribeTasks(the task + recent stops)        → ListTasks (one call for both)
 //!   GetLogEvents per essential container          → DescribeTaskDefinition (awslogs group, prefix)
 //!   FilterLogEvents (Container Insights perf log) → (event only; runs here to share the round)
 //!   DescribeScalableTargets · DescribeScalingPolicies · DescribeScalingActivities (services)
@@ -164,7 +165,14 @@ pub async fn gather_ecs(
     let (td, service, task, host, stopped) = tokio::join!(
         ecs::task_definition(clients, event, settings),
         ecs::service(clients, event, settings),
-        ecs::task_health(clients, event, settings),
+        async {
+            // A notified stop reads its own health in round 2, in the same DescribeTasks as its
+            // service's recent stops; a quiet benign one never gets there.
+            match settings.scope {
+                Scope::Full => Ok(None),
+                Scope::EcsOnly => ecs::task_health(clients, event, settings).await,
+            }
+        },
         ecs::host(clients, event, settings),
         async {
             // The recent stops are described in round 2, which a quiet benign stop never reaches:
@@ -212,9 +220,10 @@ pub async fn gather_rest(
                 .collect()
         })
         .unwrap_or_default();
-    let (tgs, recent, tails, perf, (scaling, activities, cluster)) = tokio::join!(
+    let listed = stopped_arns.is_some();
+    let (tgs, described, tails, perf, (scaling, activities, cluster)) = tokio::join!(
         elb::target_groups(clients, &tg_arns, settings),
-        ecs::describe_recent_stops(clients, event, stopped_arns, settings),
+        ecs::describe_task_and_recent_stops(clients, event, stopped_arns, settings),
         logs::tails(clients, event, evidence.task_definition.as_ref(), settings),
         logs::performance_records(clients, event, settings),
         async {
@@ -226,7 +235,19 @@ pub async fn gather_rest(
         },
     );
     evidence.target_groups = take_partial(&mut evidence, Source::TargetHealth, tgs);
-    evidence.recent_stops = take(&mut evidence, Source::RecentStops, recent);
+    match described {
+        Ok((task, recent)) => {
+            evidence.task = task;
+            evidence.recent_stops = recent;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "task health and recent stops unavailable");
+            evidence.missing.push(e.missing(Source::Task));
+            if listed {
+                evidence.missing.push(e.missing(Source::RecentStops));
+            }
+        }
+    }
     evidence.logs = take_partial(&mut evidence, Source::Logs, tails);
     let perf = take(&mut evidence, Source::PerformanceLog, perf);
     evidence.scaling = take(&mut evidence, Source::Scaling, scaling);

@@ -465,3 +465,30 @@ async fn no_performance_log_group_is_not_a_failure() {
         e.missing
     );
 }
+
+#[tokio::test]
+async fn a_denied_describe_tasks_loses_task_health_and_recent_stops_not_the_diagnosis() {
+    // Arrange: the one DescribeTasks of round 2 (the task and its recent stops) is refused.
+    let rule = mock!(aws_sdk_ecs::Client::describe_tasks)
+        .sequence()
+        .error(|| {
+            aws_sdk_ecs::operation::describe_tasks::DescribeTasksError::generic(meta(
+                "AccessDeniedException",
+            ))
+        })
+        .times(50)
+        .build();
+    let clients = clients_with("ecs", &rule).await;
+
+    // Act
+    let (e, d) = run(&clients, Duration::from_secs(20)).await;
+
+    // Assert
+    for source in [Source::Task, Source::RecentStops] {
+        let m = entry(&e, source);
+        assert_eq!(m.kind, MissingKind::Denied);
+        assert_eq!(m.iam_action.as_deref(), Some("ecs:DescribeTasks"));
+    }
+    assert!(e.task.is_none() && e.recent_stops.is_none());
+    assert_eq!(d.cause, Cause::CpuStarved);
+}

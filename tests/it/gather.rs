@@ -55,6 +55,13 @@ async fn seed_case_gathers_every_source_and_is_cpu_starved() {
             .unwrap_or(f64::NAN)
     };
     assert!(max(&m.task_cpu_pct) >= 99.0, "task CPU as % of allocation");
+    // The task's own health and its service's recent stops come from one DescribeTasks.
+    assert!(e.task.is_some(), "task health read: {:?}", e.missing);
+    assert!(
+        e.recent_stops.is_some(),
+        "recent stops read: {:?}",
+        e.missing
+    );
     // The seed's task definition sets task-level cpu and memory: the shares are of those.
     assert_eq!(m.task_cpu_of, Some(Allocation::Task));
     assert!(
