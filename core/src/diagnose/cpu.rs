@@ -415,10 +415,10 @@ pub fn add_allocation_context(ctx: &Context<'_>, verdict: &mut Verdict) {
     // What the CPU share is of, as gathering recorded it: on EC2 with nothing reserved,
     // Container Insights' "reserved" CPU is the instance's, and the text must say so.
     let observed = match metrics.task_cpu_of {
-        Some(Allocation::Reserved) if ctx.task_cpu().is_none() => format!(
+        Some(Allocation::Reserved) => format!(
             "CPU as a share of what Container Insights counts as reserved for the task, which with no CPU reserved in the task definition is the host's CPU; memory as a share of {mem}: a saturated host shows here as a task at its limit"
         ),
-        Some(Allocation::ContainerShares) if ctx.task_cpu().is_none() => format!(
+        Some(Allocation::ContainerShares) => format!(
             "CPU as a share of the containers' cpu units, which are relative shares of the host rather than a cap (only a task-level cpu caps it); memory as a share of {mem}"
         ),
         _ => {

@@ -31,13 +31,9 @@ pub fn scope_label(event: &TaskStateChange) -> String {
 /// What the report's utilization figures are shares of, for its legend: the allocation each
 /// figure names, or — on EC2 with no CPU reserved — the host's CPU as Container Insights counts it.
 pub fn shares_note(evidence: &Evidence) -> &'static str {
-    let cpu_of = evidence.metrics.as_ref().and_then(|m| m.task_cpu_of);
-    let reserves_cpu = evidence
-        .task_definition
-        .as_ref()
-        .is_some_and(|td| td.cpu.is_some_and(|c| c > 0));
-    match cpu_of {
-        Some(Allocation::Reserved) if !reserves_cpu => {
+    // `Reserved` is recorded only when the task definition reserves no CPU (`Allocation::of_cpu`).
+    match evidence.metrics.as_ref().and_then(|m| m.task_cpu_of) {
+        Some(Allocation::Reserved) => {
             "Memory is a share of the limit each figure names; CPU is a share of what Container Insights counts as reserved, which for this task (no CPU reserved) is the host's CPU."
         }
         _ => "CPU and memory are shares of the allocation each figure names, not of the host.",
