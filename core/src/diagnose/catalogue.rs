@@ -755,9 +755,9 @@ pub fn quoted_reason(ctx: &Context<'_>) -> String {
     }
 }
 
-/// Whether `text` (a stoppedReason or a container's reason) is the wording of row `id`.
-pub fn is_row(text: &str, id: &str) -> bool {
-    lookup(text).is_some_and(|r| r.id == id)
+/// Whether the task's stoppedReason is the wording of row `id` (the look-up `Context` made).
+pub fn reason_is(ctx: &Context<'_>, id: &str) -> bool {
+    stopped_reason_row(ctx).is_some_and(|r| r.id == id)
 }
 
 /// Whether a container's reason is ECS's OOM wording (`OutOfMemoryError: Container killed due

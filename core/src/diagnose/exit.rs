@@ -29,7 +29,7 @@ pub fn exit_code_meaning(code: i64) -> &'static str {
 
 pub fn essential_exit(ctx: &Context<'_>) -> Option<Verdict> {
     let by_code = ctx.stop_code() == Some(&StopCode::EssentialContainerExited);
-    let by_reason = catalogue::is_row(ctx.stopped_reason(), "essential.exited");
+    let by_reason = catalogue::reason_is(ctx, "essential.exited");
     let container = ctx.deciding_container()?;
     let code = container.exit_code;
     if code.is_none() && !(by_code || by_reason) {

@@ -112,7 +112,7 @@ pub fn user_stopped(ctx: &Context<'_>) -> Option<Verdict> {
         return None;
     }
     let reason = ctx.stopped_reason();
-    let custom = !reason.is_empty() && !catalogue::is_row(reason, "user.stop_task");
+    let custom = !reason.is_empty() && !catalogue::reason_is(ctx, "user.stop_task");
     let summary = if custom {
         format!("Stopped through StopTask with the reason \"{reason}\".")
     } else {

@@ -1,13 +1,14 @@
 //! The SNS message, rendered here and published by `deliver::sns`: `MessageStructure=json` with
 //! a plain `default`, the full `email` report, a ≤ 140-character GSM-7 `sms`, the JSON record for
-//! `sqs` and `lambda` (without the metric series and log tails, which stay in the archive under
-//! its `archive_key`), and for `https` the Amazon Q Developer custom notification that Slack and
+//! `sqs` and `lambda` (the verdict and the event; the evidence stays in the archive under its
+//! `archive_key`), and for `https` the Amazon Q Developer custom notification that Slack and
 //! Teams channels render ([`super::chat`]); a ≤ 99-character ASCII subject; String attributes for
 //! subscription filter policies.
 //!
 //! The whole message stays under SNS's 256 KB. The chat form is bounded by its own limits
-//! (a few tens of KB at most), so when the message would not fit, the JSON form loses all its
-//! evidence; then the email loses log lines and finally its tail — never the verdict.
+//! (a few tens of KB at most), so when the message would not fit, the email loses log lines,
+//! then its tail, and last the JSON form keeps only the verdict and the identifiers — never the
+//! verdict itself.
 
 use super::text::truncate_bytes;
 use super::{ConsoleLinks, Record, chat, render_email, render_sms, render_subject};
