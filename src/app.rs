@@ -46,12 +46,9 @@ impl HandleError {
     /// Why, in one word an alarm, the failed-events queue or a log query can key on: the
     /// Lambda `errorType` of a failed invocation.
     pub fn error_type(&self) -> &'static str {
-        let denied = |code: Option<&str>| {
-            code.is_some_and(|c| c.contains("AccessDenied") || c == "AuthorizationError")
-        };
-        // SNS says `KMSAccessDenied`, `KMSDisabled`, …; S3 `KMS.*`, or `AccessDenied` naming a
-        // `kms:` action in its message.
-        let kms = |code: Option<&str>| code.is_some_and(|c| c.starts_with("KMS"));
+        let denied = |code: Option<&str>| code.is_some_and(crate::error::is_access_denied);
+        // A KMS code, or S3's `AccessDenied` naming a `kms:` action in its message.
+        let kms = |code: Option<&str>| code.is_some_and(crate::error::is_kms_code);
         let kms_message = |m: Option<&str>| m.is_some_and(|m| m.contains("kms:"));
         match self {
             HandleError::Event(_) => "MalformedEvent",

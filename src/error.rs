@@ -153,18 +153,26 @@ impl GatherError {
     }
 }
 
+/// An AWS code that refuses the caller: `AccessDenied`, `AccessDeniedException` (and the
+/// services' own `…AccessDenied…`), SNS's `AuthorizationError`.
+pub fn is_access_denied(code: &str) -> bool {
+    code.contains("AccessDenied") || code == "AuthorizationError"
+}
+
+/// A KMS refusal: SNS says `KMSAccessDenied`, `KMSDisabled`, …; S3 `KMS.*`.
+pub fn is_kms_code(code: &str) -> bool {
+    code.starts_with("KMS") || code.starts_with("Kms")
+}
+
 /// AWS's error codes, by what they mean for a read that failed.
 fn kind_of_code(code: &str) -> MissingKind {
     match code {
-        "AccessDenied"
-        | "AccessDeniedException"
-        | "UnauthorizedOperation"
-        | "AuthorizationError"
+        c if is_access_denied(c) || is_kms_code(c) => MissingKind::Denied,
+        "UnauthorizedOperation"
         | "UnrecognizedClientException"
         | "ExpiredToken"
         | "ExpiredTokenException"
         | "InvalidClientTokenId" => MissingKind::Denied,
-        c if c.starts_with("KMS") || c.starts_with("Kms") => MissingKind::Denied,
         "Throttling"
         | "ThrottlingException"
         | "ThrottledException"
