@@ -548,8 +548,16 @@ impl From<RawSeries> for Series {
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Point {
+    #[serde(serialize_with = "rfc3339")]
     pub at: DateTime<Utc>,
     pub value: f64,
+}
+
+/// The text chrono's own serializer writes (RFC 3339, `Z`, fractional seconds only when there
+/// are any), formatted into one string first: chrono's serializer hands the JSON writer a dozen
+/// pieces per timestamp, each escaped on its own, and a record has hundreds of points.
+fn rfc3339<S: serde::Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
 }
 
 impl Series {
@@ -691,6 +699,26 @@ mod tests {
         format!("2026-10-01T12:{minute:02}:00Z")
             .parse()
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_point_writes_its_time_exactly_as_chrono_does() {
+        for text in [
+            "2026-10-01T12:00:00Z",
+            "2026-10-01T12:00:00.5Z",
+            "2026-10-01T12:00:00.511Z",
+            "2026-10-01T12:00:00.000511Z",
+            "2026-10-01T12:00:00.000000511Z",
+            "1999-12-31T23:59:59.999999999Z",
+        ] {
+            let at: DateTime<Utc> = text.parse().expect("parses");
+            let point = Point { at, value: 1.5 };
+            let written = serde_json::to_string(&point).expect("serializes");
+            let chrono = serde_json::to_string(&at).expect("serializes");
+            assert_eq!(written, format!("{{\"at\":{chrono},\"value\":1.5}}"));
+            let back: Point = serde_json::from_str(&written).expect("reads back");
+            assert_eq!(back, point);
+        }
     }
 
     #[test]
