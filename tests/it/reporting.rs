@@ -287,7 +287,7 @@ async fn seed_incident_is_archived_and_published_per_the_contract() {
 }
 
 #[tokio::test]
-async fn the_queue_form_names_the_archive_and_leaves_the_evidence_to_it() {
+async fn the_queue_form_names_the_archive_and_leaves_the_event_and_evidence_to_it() {
     // Arrange
     let t = target(false).await;
 
@@ -298,7 +298,8 @@ async fn the_queue_form_names_the_archive_and_leaves_the_evidence_to_it() {
         .await
         .expect("handled");
 
-    // Assert: the queue gets the verdict and the record's key; the archive the evidence.
+    // Assert: the queue gets the record as archived, but for its inputs (event and evidence),
+    // and the record's key.
     let key = key_of(&handled);
     let messages = t.messages().await;
     assert_eq!(messages.len(), 1);
@@ -311,8 +312,26 @@ async fn the_queue_form_names_the_archive_and_leaves_the_evidence_to_it() {
         inner["evidence"].is_null(),
         "the evidence stays in the archive"
     );
+    assert!(inner["event"].is_null(), "the event stays in the archive");
     let archived: Value =
         serde_json::from_str(t.object(&key).await.expect("record").trim_end()).expect("JSON");
+    for field in [
+        "schema_version",
+        "task_arn",
+        "task_id",
+        "cluster",
+        "service",
+        "family",
+        "region",
+        "account",
+        "stopped_at",
+        "notified",
+        "notification",
+        "diagnosis",
+    ] {
+        assert_eq!(inner[field], archived[field], "{field} travels as archived");
+    }
+    assert!(archived["event"]["detail"]["taskArn"].is_string());
     assert!(archived["evidence"]["task_definition"].is_object());
     assert!(archived["evidence"]["metrics"]["task_cpu_pct"].is_object());
     assert!(archived["evidence"]["logs"].is_array());

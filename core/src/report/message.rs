@@ -1,14 +1,14 @@
 //! The SNS message, rendered here and published by `deliver::sns`: `MessageStructure=json` with
 //! a plain `default`, the full `email` report, a ≤ 140-character GSM-7 `sms`, the JSON record for
-//! `sqs` and `lambda` (the verdict and the event; the evidence stays in the archive under its
-//! `archive_key`), and for `https` the Amazon Q Developer custom notification that Slack and
+//! `sqs` and `lambda` (the identifiers and the whole verdict; the event and the evidence stay in
+//! the archive under its `archive_key`), and for `https` the Amazon Q Developer custom notification that Slack and
 //! Teams channels render ([`super::chat`]); a ≤ 99-character ASCII subject; String attributes for
 //! subscription filter policies.
 //!
 //! The whole message stays under SNS's 256 KB. The chat form is bounded by its own limits
 //! (a few tens of KB at most), so when the message would not fit, the email loses log lines,
-//! then its tail, and last the JSON form keeps only the verdict and the identifiers — never the
-//! verdict itself.
+//! then its tail, and last the JSON form keeps only the verdict's headline (cause, severity,
+//! confidence, summary, recommendations) and the identifiers — never less.
 
 use super::text::truncate_bytes;
 use super::{ConsoleLinks, Record, chat, render_email, render_sms, render_subject};
@@ -29,12 +29,12 @@ pub struct SnsMessage {
 /// Trimming steps, applied in order until the message fits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Trim {
-    /// Where every message starts: the JSON form without the evidence (it stays in the archive
-    /// under `archive_key`).
-    NoEvidenceInJson,
+    /// Where every message starts: the JSON form is the verdict (`Record::queue_json`); the
+    /// event and the evidence stay in the archive under `archive_key`.
+    Full,
     ShortEmailLogs,
     CutEmail,
-    /// The JSON form keeps only the verdict and the identifiers.
+    /// The JSON form keeps only the verdict's headline and the identifiers.
     MinimalJson,
 }
 
@@ -59,13 +59,16 @@ fn storm_line(record: &Record) -> Option<String> {
     })
 }
 
-/// The queue form: the record, and where the whole of it is archived.
+/// The document `MessageStructure=json` takes: a text per protocol. Borrowed, so the forms (tens
+/// of KB) are escaped into the message once and never copied into a `Value` first.
 #[derive(serde::Serialize)]
-struct QueueForm<'a> {
-    #[serde(flatten)]
-    record: &'a Record,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    archive_key: Option<&'a str>,
+struct Structure<'a> {
+    default: &'a str,
+    email: &'a str,
+    https: &'a str,
+    lambda: &'a str,
+    sms: &'a str,
+    sqs: &'a str,
 }
 
 fn json_form(record: &Record, record_key: Option<&str>, trim: Trim) -> String {
@@ -90,26 +93,9 @@ fn json_form(record: &Record, record_key: Option<&str>, trim: Trim) -> String {
         })
         .to_string();
     }
-    // Every stage from here on leaves the evidence to the archive.
-    let mut r = record.without_evidence();
-    r.event.detail.containers.truncate(10);
-    r.event.detail.attachments.clear();
-    let bound = |s: &mut Option<String>| {
-        if let Some(text) = s.as_mut()
-            && text.len() > 1000
-        {
-            *text = truncate_bytes(text, 1000).to_owned();
-        }
-    };
-    bound(&mut r.event.detail.stopped_reason);
-    for c in r.event.detail.containers.iter_mut() {
-        bound(&mut c.reason);
-    }
-    serde_json::to_string(&QueueForm {
-        record: &r,
-        archive_key: record_key,
-    })
-    .unwrap_or_else(|_| "{}".to_owned())
+    record
+        .queue_json(record_key)
+        .unwrap_or_else(|_| "{}".to_owned())
 }
 
 fn email_form(
@@ -181,15 +167,15 @@ fn assemble(
     let mut email = email_form(record, links, report_link, trim);
     let default = default_form(record, &record.diagnosis, report_link);
     let build = |email: &str| {
-        serde_json::json!({
-            "default": default,
-            "email": email,
-            "sms": sms,
-            "sqs": json,
-            "lambda": json,
-            "https": chat,
+        serde_json::to_string(&Structure {
+            default: &default,
+            email,
+            https: chat,
+            lambda: &json,
+            sms,
+            sqs: &json,
         })
-        .to_string()
+        .unwrap_or_else(|_| "{}".to_owned())
     };
     let mut message = build(&email);
     if trim >= Trim::CutEmail && message.len() > MESSAGE_BUDGET {
@@ -235,12 +221,12 @@ pub fn build_archived(
     ))
     .unwrap_or_else(|_| "{}".to_owned());
     let mut message = String::new();
-    // The evidence is the bulk of a record and what a queue consumer least needs (it reads the
-    // archive under `archive_key`, and replay reads the archive): leaving it out of the queue
-    // form, which SNS carries twice (`sqs`, `lambda`), cuts what Publish's request signing hashes
-    // and what its form encoding escapes (BENCHMARKS.md).
+    // The event and the evidence are most of a record and what a queue consumer least needs (it
+    // reads the archive under `archive_key`, and replay reads the archive): leaving them out of
+    // the queue form, which SNS carries twice (`sqs`, `lambda`), cuts what Publish's request
+    // signing hashes and what its form encoding escapes (BENCHMARKS.md).
     for trim in [
-        Trim::NoEvidenceInJson,
+        Trim::Full,
         Trim::ShortEmailLogs,
         Trim::CutEmail,
         Trim::MinimalJson,

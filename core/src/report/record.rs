@@ -66,8 +66,7 @@ pub struct Record {
     /// The event as parsed: container override commands and environments are already reduced
     /// to counts, so nothing secret is stored.
     pub event: TaskStateChange,
-    /// Left out when nothing was gathered (a claim's placeholder; the queue form, whose reader
-    /// finds it in the archive).
+    /// Left out when nothing was gathered (a claim's placeholder).
     #[serde(default, skip_serializing_if = "Evidence::is_empty")]
     pub evidence: Evidence,
 }
@@ -108,30 +107,6 @@ impl Record {
         record
     }
 
-    /// The record without its evidence (the queue form), without copying the evidence.
-    pub fn without_evidence(&self) -> Self {
-        // A struct literal, so a new field cannot be forgotten here.
-        Self {
-            schema_version: self.schema_version,
-            task_arn: self.task_arn.clone(),
-            task_id: self.task_id.clone(),
-            cluster: self.cluster.clone(),
-            service: self.service.clone(),
-            family: self.family.clone(),
-            region: self.region.clone(),
-            account: self.account.clone(),
-            stopped_at: self.stopped_at,
-            diagnosis: self.diagnosis.clone(),
-            notified: self.notified,
-            notification: self.notification,
-            claimed_at: self.claimed_at,
-            storm: self.storm.clone(),
-            placeholder: self.placeholder,
-            event: self.event.clone(),
-            evidence: Evidence::default(),
-        }
-    }
-
     /// One line of JSON; serde_json escapes every line break inside strings. The same object
     /// as the derived `Serialize`, with the fields the notify-once protocol changes first.
     pub fn to_json_line(&self) -> Result<String, serde_json::Error> {
@@ -154,6 +129,25 @@ impl Record {
         line.push(',');
         line.push_str(body.0.strip_prefix('{').unwrap_or(&body.0));
         Ok(line)
+    }
+
+    /// The queue form SNS carries to `sqs` and `lambda` subscribers: the identifiers, the
+    /// protocol's fields and the whole verdict, with the key the whole record is archived under.
+    /// The inputs (the event and the gathered evidence) stay in the archive: they are most of a
+    /// record, SNS carries the form twice, and Publish signs and escapes every byte of it.
+    ///
+    /// The form is the notification itself, so it describes the record as archived once it is
+    /// sent: notified, and no lease held.
+    pub fn queue_json(&self, archive_key: Option<&str>) -> Result<String, serde_json::Error> {
+        let (mut head, body) = self.parts();
+        head.notified = true;
+        head.notification = NotificationStatus::Sent;
+        head.claimed_at = &None;
+        serde_json::to_string(&QueueForm {
+            head,
+            diagnosis: body.diagnosis,
+            archive_key,
+        })
     }
 
     fn parts(&self) -> (Head<'_>, Body<'_>) {
@@ -230,6 +224,15 @@ struct Head<'a> {
 }
 
 #[derive(Serialize)]
+struct QueueForm<'a> {
+    #[serde(flatten)]
+    head: Head<'a>,
+    diagnosis: &'a Diagnosis,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    archive_key: Option<&'a str>,
+}
+
+#[derive(Serialize)]
 struct Body<'a> {
     diagnosis: &'a Diagnosis,
     event: &'a TaskStateChange,
@@ -257,6 +260,40 @@ mod tests {
         evidence.mark_missing(crate::evidence::Source::Metrics, "denied");
         let d = crate::diagnose(&event, &evidence);
         Record::new(&event, &evidence, &d)
+    }
+
+    #[test]
+    fn the_queue_form_is_the_record_as_sent_without_its_inputs() {
+        // Arrange: a record as it stands while its notification is being published.
+        let mut r = record();
+        r.notification = NotificationStatus::Pending;
+        r.claimed_at = r.stopped_at;
+
+        // Act
+        let form: serde_json::Value =
+            serde_json::from_str(&r.queue_json(Some("incidents/k.json")).expect("serializes"))
+                .expect("JSON");
+
+        // Assert
+        let whole = serde_json::to_value(&r).expect("serializes");
+        for field in [
+            "task_arn",
+            "task_id",
+            "cluster",
+            "service",
+            "stopped_at",
+            "diagnosis",
+        ] {
+            assert_eq!(form[field], whole[field], "{field}");
+        }
+        assert_eq!(form["archive_key"], "incidents/k.json");
+        assert_eq!(form["notified"], true);
+        assert_eq!(form["notification"], "sent");
+        assert!(
+            form.get("claimed_at").is_none(),
+            "the lease is the protocol's own"
+        );
+        assert!(form.get("event").is_none() && form.get("evidence").is_none());
     }
 
     #[test]
