@@ -140,6 +140,21 @@ mod tests {
     }
 
     #[test]
+    fn secrets_beside_non_ascii_text_are_removed() {
+        for (line, secret) in [
+            ("café DB_PASSWORD=s3cr3t-value démarré", "s3cr3t-value"),
+            ("clé AKIAIOSFODNN7EXAMPLE utilisée", "AKIAIOSFODNN7EXAMPLE"),
+            (
+                "→ Authorization: Bearer abc.def-ghi_jkl123 ←",
+                "abc.def-ghi_jkl123",
+            ),
+        ] {
+            let clean = scrub(line);
+            assert!(!clean.contains(secret), "{line:?} -> {clean:?}");
+        }
+    }
+
+    #[test]
     fn ordinary_lines_are_untouched() {
         for line in [
             "GET /health 200 3120ms",
