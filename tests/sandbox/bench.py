@@ -287,6 +287,25 @@ def end(proc, runtime):
     runtime.stop()
 
 
+def software_sha256(out):
+    """Instructions spent in SHA-256 block compression (SigV4 hashing) in a callgrind profile.
+    Valgrind hides the CPU's SHA extensions, so under it the sha2 crate takes its software path:
+    this is the part of the count that Graviton's and current x86's SHA instructions do in a
+    small fraction of the instructions."""
+    try:
+        text = subprocess.run(
+            ["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(out)],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    counts = [
+        int(m.group(1).replace(",", ""))
+        for m in re.finditer(r"^\s*([\d,]+) \([^)]*\)\s+\S*:sha2::sha256::compress256 \[", text, re.M)
+    ]
+    return max(counts) if counts else None
+
+
 def invoke(runtime, payload):
     req = urllib.request.Request(f"http://{runtime.address}/control/invoke", data=json.dumps(payload).encode(), method="POST")
     with urllib.request.urlopen(req, timeout=300) as resp:
@@ -500,10 +519,12 @@ class Bench:
             one = run(1)
             many = run(1 + warm)
         except (OSError, RuntimeError):
-            return None, None
+            return None, None, None
         if one is None or many is None:
-            return None, None
-        return one, (many - one) / warm
+            return None, None, None
+        sha = [software_sha256(pathlib.Path(f"target/bench/callgrind.{n}.out")) for n in (1, 1 + warm)]
+        sha_warm = (sha[1] - sha[0]) / warm if None not in sha else None
+        return one, (many - one) / warm, sha_warm
 
     def storm(self, total=1000, services=20):
         """1,000 stops across 20 services, two causes each, inside one storm window."""
@@ -607,7 +628,7 @@ def main():
     print("==> TLS: cold incidents over HTTP and HTTPS", flush=True)
     tls = b.tls_cost()
     print("==> instructions (callgrind)", flush=True)
-    ir_cold, ir_warm = b.instructions()
+    ir_cold, ir_warm, ir_sha = b.instructions()
     print("==> storm: 1,000 stops across 20 services", flush=True)
     storm = b.storm()
     engine = criterion(args.criterion)
@@ -621,7 +642,7 @@ def main():
     cold_128 = (init_cpu + cold["cpu"] + tls_cold) * 14 + floor
     cold_128_note = f"(init + cold CPU + {cold['connections']} handshakes) × 14 + floor"
     rows = [
-        ("cold init (spawn → first /next): wall / CPU", f"{fmt_ms(init)} / {fmt_ms(init_cpu)}", "target ≤ 15 ms; median of 15"),
+        ("cold init (spawn → first /next): wall / CPU", f"{fmt_ms(init)} / {fmt_ms(init_cpu)}", "target ≤ 6 ms; median of 15"),
         ("incident, cold: wall / CPU", f"{fmt_ms(cold['wall'])} / {fmt_ms(cold['cpu'])}", f"{cold['calls']} AWS calls"),
         ("incident, warm (median of 20): wall / CPU", f"{fmt_ms(med('wall'))} / {fmt_ms(med('cpu'))}", f"{int(med('calls'))} AWS calls"),
         ("endpoints per incident", str(len(cold["endpoints"])), ", ".join(cold["endpoints"])),
@@ -630,8 +651,13 @@ def main():
         ("critical-path floor: same calls issued directly", fmt_ms(floor), f"{int(med('rounds'))} dependent rounds; warm wall = {med('wall') / floor:.2f}× floor (target ≤ 1.3×)"),
         ("emulator busy time during a warm incident", fmt_ms(med("busy")), f"warm wall = {med('wall') / med('busy'):.2f}× busy time"),
         ("instructions: init + cold incident", f"{ir_cold / 1e6:.1f} M" if ir_cold else "n/a", "callgrind"),
-        ("instructions: warm incident", f"{ir_warm / 1e6:.1f} M" if ir_warm else "n/a", "callgrind"),
-        ("peak RSS", f"{rss / 1024:.1f} MiB", "target ≤ 30 MB"),
+        ("instructions: warm incident", f"{ir_warm / 1e6:.1f} M" if ir_warm else "n/a", "callgrind; target ≤ 16.25 M"),
+        (
+            "  of which SHA-256 in software (valgrind hides SHA extensions)",
+            f"{ir_sha / 1e6:.1f} M" if ir_sha is not None else "n/a",
+            f"the rest: {(ir_warm - ir_sha) / 1e6:.1f} M" if ir_warm and ir_sha is not None else "",
+        ),
+        ("peak RSS", f"{rss / 1024:.1f} MiB", "target ≤ 25 MiB"),
         ("estimated at 128 MB (~7% of a vCPU): warm", fmt_ms(med("cpu") * 14 + floor), "warm CPU × 14 + floor"),
         (
             "TLS: spawn + init + cold incident CPU, HTTP / HTTPS",
@@ -650,7 +676,7 @@ def main():
             rows.append((label, f"{pathlib.Path(path).stat().st_size / 1e6:.2f} MB", path))
     print_rows(rows)
     pathlib.Path(args.json).write_text(
-        json.dumps({"latency": lat, "init_s": init, "init_cpu_s": init_cpu, "cold": cold, "warm": warm, "rss_kib": rss, "ir_cold": ir_cold, "ir_warm": ir_warm, "storm": storm, "benign": benign, "tls": tls, "engine_ns": engine}, indent=2)
+        json.dumps({"latency": lat, "init_s": init, "init_cpu_s": init_cpu, "cold": cold, "warm": warm, "rss_kib": rss, "ir_cold": ir_cold, "ir_warm": ir_warm, "ir_warm_software_sha256": ir_sha, "storm": storm, "benign": benign, "tls": tls, "engine_ns": engine}, indent=2)
     )
 
 
