@@ -51,8 +51,9 @@ bench: $(SANDBOX_READY) artifact
 	@mkdir -p target/bench
 	$(CARGO) bench -p ecs-autopsy-core --bench engine -- --output-format bencher --warm-up-time 1 --measurement-time 3 | tee target/bench/criterion.txt
 	$(CARGO) build --release --bin autopsy-lambda
+	$(CARGO) build --profile profiling --bin autopsy-lambda
 	.venv/bin/python tests/sandbox/bench.py --function target/release/autopsy-lambda \
-	  --criterion target/bench/criterion.txt \
+	  --profiled target/profiling/autopsy-lambda --criterion target/bench/criterion.txt \
 	  --artifact target/lambda/autopsy-lambda/bootstrap.zip --binary-arm64 target/lambda/autopsy-lambda/bootstrap
 
 ## fuzz: a short pass of each fuzz target (nightly + cargo-fuzz; FUZZ_SECONDS per target).

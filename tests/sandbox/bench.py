@@ -365,10 +365,10 @@ class Bench:
         for obj in self.s3.list_objects_v2(Bucket=self.bucket).get("Contents", []):
             self.s3.delete_object(Bucket=self.bucket, Key=obj["Key"])
 
-    def spawn(self, runtime, prefix=(), extra_env=None):
+    def spawn(self, runtime, prefix=(), extra_env=None, function=None):
         t0 = time.monotonic()
         env = dict(self.env(runtime), **(extra_env or {}))
-        proc = subprocess.Popen(list(prefix) + [self.function], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(list(prefix) + [function or self.function], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         while not runtime.next_times:
             if proc.poll() is not None:
                 raise RuntimeError("the function exited during init")
@@ -497,13 +497,17 @@ class Bench:
         plain, secure, n = statistics.median(plain_cpu), statistics.median(tls_cpu), statistics.median(handshakes)
         return {"runs": runs, "plain_cpu": plain, "tls_cpu": secure, "handshakes": n, "per_handshake": (secure - plain) / n if n else None}
 
-    def instructions(self, warm=5):
-        """Instructions from callgrind: (init + one cold incident), then per warm incident."""
+    def instructions(self, warm=5, function=None):
+        """Instructions from callgrind: (init + one cold incident), then per warm incident, and the
+        warm incident's software SHA-256. `function` is a build of the same code with symbols (the
+        `profiling` profile), so the profile names functions; the release binary is stripped."""
 
         def run(n):
             out = pathlib.Path(f"target/bench/callgrind.{n}.out")
             runtime = RuntimeApi(timeout_seconds=300)
-            proc, _ = self.spawn(runtime, ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--quiet"])
+            proc, _ = self.spawn(
+                runtime, ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--quiet"], function=function
+            )
             for _ in range(n):
                 self.clear_archive()
                 invoke(runtime, self.seed_event)
@@ -602,6 +606,7 @@ def print_rows(rows):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--function", required=True)
+    ap.add_argument("--profiled", help="the same code built with symbols (cargo build --profile profiling), for callgrind")
     ap.add_argument("--criterion")
     ap.add_argument("--artifact")
     ap.add_argument("--binary-arm64")
@@ -628,7 +633,7 @@ def main():
     print("==> TLS: cold incidents over HTTP and HTTPS", flush=True)
     tls = b.tls_cost()
     print("==> instructions (callgrind)", flush=True)
-    ir_cold, ir_warm, ir_sha = b.instructions()
+    ir_cold, ir_warm, ir_sha = b.instructions(function=args.profiled)
     print("==> storm: 1,000 stops across 20 services", flush=True)
     storm = b.storm()
     engine = criterion(args.criterion)
