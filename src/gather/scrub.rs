@@ -118,8 +118,7 @@ static TRIGGERS: LazyLock<Option<Triggers>> = LazyLock::new(|| {
     let mut rules: Vec<u8> = Vec::new();
     for (i, rule) in RULES.iter().enumerate() {
         for needed in rule.needs {
-            let lower = needed.to_ascii_lowercase();
-            match literals.iter().position(|l| l.eq_ignore_ascii_case(&lower)) {
+            match literals.iter().position(|l| l.eq_ignore_ascii_case(needed)) {
                 Some(at) => rules[at] |= 1 << i,
                 None => {
                     literals.push(needed);

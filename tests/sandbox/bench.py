@@ -516,18 +516,17 @@ class Bench:
             runtime.stop()
             for line in out.read_text().splitlines():
                 if line.startswith("summary:") or line.startswith("totals:"):
-                    return int(line.split()[1])
-            return None
+                    return int(line.split()[1]), software_sha256(out)
+            return None, None
 
         try:
-            one = run(1)
-            many = run(1 + warm)
+            one, sha_one = run(1)
+            many, sha_many = run(1 + warm)
         except (OSError, RuntimeError):
             return None, None, None
         if one is None or many is None:
             return None, None, None
-        sha = [software_sha256(pathlib.Path(f"target/bench/callgrind.{n}.out")) for n in (1, 1 + warm)]
-        sha_warm = (sha[1] - sha[0]) / warm if None not in sha else None
+        sha_warm = (sha_many - sha_one) / warm if None not in (sha_one, sha_many) else None
         return one, (many - one) / warm, sha_warm
 
     def storm(self, total=1000, services=20):

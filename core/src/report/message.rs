@@ -1,9 +1,9 @@
 //! The SNS message, rendered here and published by `deliver::sns`: `MessageStructure=json` with
 //! a plain `default`, the full `email` report, a ≤ 140-character GSM-7 `sms`, the JSON record for
 //! `sqs` and `lambda` (the identifiers and the whole verdict; the event and the evidence stay in
-//! the archive under its `archive_key`), and for `https` the Amazon Q Developer custom notification that Slack and
-//! Teams channels render ([`super::chat`]); a ≤ 99-character ASCII subject; String attributes for
-//! subscription filter policies.
+//! the archive under its `archive_key`), and for `https` the Amazon Q Developer custom
+//! notification that Slack and Teams channels render ([`super::chat`]); a ≤ 99-character ASCII
+//! subject; String attributes for subscription filter policies.
 //!
 //! The whole message stays under SNS's 256 KB. The chat form is bounded by its own limits
 //! (a few tens of KB at most), so when the message would not fit, the email loses log lines,
