@@ -6,7 +6,7 @@ use ecs_autopsy::report::{ConsoleLinks, Record, render_email, render_html};
 use ecs_autopsy::{Cause, Severity, diagnose};
 use serde_json::json;
 
-use crate::support::event_with;
+use crate::support::{event_with, observed};
 
 fn containers(defs: &[(&str, bool)]) -> Evidence {
     Evidence {
@@ -113,12 +113,7 @@ fn non_essential_container_death_is_context_not_the_verdict() {
     let d = diagnose(&event, &evidence);
 
     assert_eq!(d.cause, Cause::Deployment);
-    let f = d
-        .findings
-        .iter()
-        .find(|f| f.signal == "non-essential container")
-        .map(|f| f.observed.clone())
-        .unwrap_or_default();
+    let f = observed(&d, "non-essential container");
     assert!(f.contains("xray exited 137"), "{f}");
     assert!(f.contains("did not stop the task"), "{f}");
 }
@@ -132,13 +127,10 @@ fn restart_count_of_the_deciding_container_is_told() {
     let d = diagnose(&event, &Evidence::default());
 
     assert_eq!(d.cause, Cause::AppCrashed);
-    let restarts = d.findings.iter().find(|f| f.signal == "restarts");
+    let restarts = observed(&d, "restarts");
     assert!(
-        restarts.is_some_and(|f| f
-            .observed
-            .contains("restarted 4 times by its restart policy")),
-        "{:?}",
-        d.findings
+        restarts.contains("restarted 4 times by its restart policy"),
+        "{restarts}"
     );
     assert!(
         d.recommendations

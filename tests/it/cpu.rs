@@ -6,7 +6,7 @@ use ecs_autopsy::{Cause, diagnose};
 use serde_json::json;
 
 use crate::support::{
-    ELB_REASON, TIMED_OUT, elb_kill, event_with, kill_time, series_ending, service_events,
+    ELB_REASON, TIMED_OUT, elb_kill, event_with, kill_time, observed, series_ending, service_events,
 };
 
 fn cpu_evidence(avg: Option<&[f64]>, max: Option<&[f64]>, task: Option<&[f64]>) -> Evidence {
@@ -144,21 +144,9 @@ fn with_no_cpu_reserved_the_share_is_said_to_be_of_the_host() {
     let d = diagnose(&event, &evidence);
 
     // Assert
-    let how = d
-        .findings
-        .iter()
-        .find(|f| f.signal == "how utilization is measured")
-        .expect("the measure is explained");
-    assert!(
-        how.observed.contains("is the host's CPU"),
-        "{}",
-        how.observed
-    );
-    assert!(
-        !how.observed.contains("not of the host"),
-        "{}",
-        how.observed
-    );
+    let how = observed(&d, "how utilization is measured");
+    assert!(how.contains("is the host's CPU"), "{how}");
+    assert!(!how.contains("not of the host"), "{how}");
     // The reports' legends say the same.
     let email = ecs_autopsy::report::render_email(
         &event,
@@ -183,10 +171,6 @@ fn a_task_level_cpu_share_is_of_the_tasks_allocation() {
         m.task_cpu_of = Some(Allocation::Task);
     }
     let d = diagnose(&event_with(elb_kill(143)), &evidence);
-    let how = d
-        .findings
-        .iter()
-        .find(|f| f.signal == "how utilization is measured")
-        .expect("the measure is explained");
-    assert!(how.observed.contains("not of the host"), "{}", how.observed);
+    let how = observed(&d, "how utilization is measured");
+    assert!(how.contains("not of the host"), "{how}");
 }

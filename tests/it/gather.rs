@@ -9,6 +9,7 @@ use ecs_autopsy::gather::{Clients, Settings, gather};
 use ecs_autopsy::{Cause, Diagnosis, diagnose};
 
 use crate::sandbox::{PLANTED, sandbox};
+use crate::support::observed;
 
 /// Gathers `scenario` from the emulator with the function's own settings and diagnoses it.
 pub(crate) async fn gathered(scenario: &str) -> (Evidence, Diagnosis) {
@@ -86,16 +87,8 @@ async fn oom_with_a_leak_is_named_from_gathered_memory() {
             .and_then(|m| m.task_memory_mib.as_ref())
             .is_some()
     );
-    let trend = d
-        .findings
-        .iter()
-        .find(|f| f.signal == "memory trend")
-        .expect("trend");
-    assert!(
-        trend.observed.starts_with("steady growth"),
-        "{}",
-        trend.observed
-    );
+    let trend = observed(&d, "memory trend");
+    assert!(trend.starts_with("steady growth"), "{trend}");
 }
 
 #[tokio::test]

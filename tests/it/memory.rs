@@ -4,7 +4,7 @@
 use ecs_autopsy::evidence::Evidence;
 use ecs_autopsy::{Cause, Severity, diagnose};
 
-use crate::support::{OOM_REASON, event_with, exited, memory_evidence};
+use crate::support::{OOM_REASON, event_with, exited, memory_evidence, observed};
 
 #[test]
 fn exit_137_with_oom_reason_is_oom_even_without_evidence() {
@@ -55,17 +55,9 @@ fn steady_growth_is_a_leak_with_a_rate() {
         &memory_evidence(&leak),
     );
     assert_eq!(d.cause, Cause::OomKilled);
-    let trend = d
-        .findings
-        .iter()
-        .find(|f| f.signal == "memory trend")
-        .expect("a trend finding");
-    assert!(
-        trend.observed.starts_with("steady growth"),
-        "{}",
-        trend.observed
-    );
-    assert!(trend.observed.contains("MiB/min"), "{}", trend.observed);
+    let trend = observed(&d, "memory trend");
+    assert!(trend.starts_with("steady growth"), "{trend}");
+    assert!(trend.contains("MiB/min"), "{trend}");
     assert!(d.key_fact.contains("leak +"), "{}", d.key_fact);
 }
 
@@ -76,16 +68,8 @@ fn a_sudden_jump_is_a_spike_not_a_leak() {
         &event_with(exited(137, Some(OOM_REASON))),
         &memory_evidence(&spike),
     );
-    let trend = d
-        .findings
-        .iter()
-        .find(|f| f.signal == "memory trend")
-        .expect("a trend finding");
-    assert!(
-        trend.observed.starts_with("sudden spike"),
-        "{}",
-        trend.observed
-    );
+    let trend = observed(&d, "memory trend");
+    assert!(trend.starts_with("sudden spike"), "{trend}");
     assert!(
         d.recommendations
             .iter()

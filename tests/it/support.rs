@@ -1,6 +1,7 @@
 //! Fixtures from events/ and small builders for evidence.
 
 use chrono::{DateTime, Duration, Utc};
+use ecs_autopsy::Diagnosis;
 use ecs_autopsy::event::{Incoming, TaskStateChange, parse_event};
 use ecs_autopsy::evidence::{Evidence, Metrics, Point, Series, ServiceEvent, ServiceFacts};
 use serde_json::json;
@@ -150,3 +151,13 @@ pub fn service_events(messages: &[&str]) -> ServiceFacts {
 }
 
 pub const TIMED_OUT: &str = "(service web) (port 8080) is unhealthy in (target-group arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/0123456789abcdef) due to (reason Request timed out).";
+
+/// What the diagnosis observed for `signal`; fails the test, naming the findings, when no
+/// finding has that signal.
+pub fn observed<'a>(d: &'a Diagnosis, signal: &str) -> &'a str {
+    d.findings
+        .iter()
+        .find(|f| f.signal == signal)
+        .map(|f| f.observed.as_str())
+        .unwrap_or_else(|| panic!("no {signal:?} finding in {:?}", d.findings))
+}
