@@ -12,14 +12,19 @@
 //!   DescribeTasks(the task + recent stops)        → ListTasks (one call for both)
 //!   GetLogEvents per essential container          → DescribeTaskDefinition (awslogs group, prefix)
 //!   FilterLogEvents (Container Insights perf log) → (event only; runs here to share the round)
-//!   DescribeScalableTargets · DescribeScalingPolicies · DescribeScalingActivities (services)
-//!   · DescribeClusters (EC2)                      → (event only; kept out of round 1, which
-//!                                                   carries the archive claim)
+//!   DescribeScalableTargets (services)            → (event only; kept out of round 1, which
+//!   · DescribeClusters (EC2)                        carries the archive claim)
 //! round 3:
 //!   GetMetricData, ONE call for every series      → target groups (ALB dimensions), host (EC2),
 //!                                                   task definition (awslogs groups)
 //!   DescribeCapacityProviders                     → DescribeClusters (the cluster's providers)
+//!   DescribeScalingPolicies                       → DescribeScalableTargets (a target exists)
+//!   DescribeScalingActivities                     → DescribeScalableTargets (not known absent)
 //! ```
+//!
+//! The policies and activities wait for the scalable target because most services without
+//! auto scaling would get two empty answers; round 3 exists for the metrics anyway, so waiting
+//! adds no round.
 //!
 //! So the critical path is three dependent round trips: DescribeServices → DescribeTargetGroups →
 //! GetMetricData. Every call gets a timeout from what is left of the deadline on top of the SDK's
@@ -221,15 +226,14 @@ pub async fn gather_rest(
         })
         .unwrap_or_default();
     let listed = stopped_arns.is_some();
-    let (tgs, described, tails, perf, (scaling, activities, cluster)) = tokio::join!(
+    let (tgs, described, tails, perf, (target, cluster)) = tokio::join!(
         elb::target_groups(clients, &tg_arns, settings),
         ecs::describe_task_and_recent_stops(clients, event, stopped_arns, settings),
         logs::tails(clients, event, evidence.task_definition.as_ref(), settings),
         logs::performance_records(clients, event, settings),
         async {
             tokio::join!(
-                scaling::service_scaling(clients, event, settings),
-                scaling::activities(clients, event, settings),
+                scaling::target(clients, event, settings),
                 scaling::cluster(clients, event, settings),
             )
         },
@@ -250,18 +254,39 @@ pub async fn gather_rest(
     }
     evidence.logs = take_partial(&mut evidence, Source::Logs, tails);
     let perf = take(&mut evidence, Source::PerformanceLog, perf);
-    evidence.scaling = take(&mut evidence, Source::Scaling, scaling);
-    evidence.scaling_activities = take(&mut evidence, Source::ScalingActivities, activities);
+    // No scalable target: no policies or activities to read (None: not known, so read them).
+    let no_target = matches!(target, Ok(Some(None)));
+    let target = take(&mut evidence, Source::Scaling, target);
     let cluster = take(&mut evidence, Source::Capacity, cluster);
 
-    // Round 3.
-    let (series, capacity) =
-        tokio::join!(metrics::fetch(clients, event, &evidence, settings), async {
+    // Round 3: the metrics need the target groups; the policies and activities the scalable
+    // target; the capacity providers the cluster. All of them wait for round 2 anyway.
+    let (series, capacity, scaling, activities) = tokio::join!(
+        metrics::fetch(clients, event, &evidence, settings),
+        async {
             match cluster {
                 Some(c) => scaling::providers(clients, c, settings).await.map(Some),
                 None => Ok(None),
             }
-        },);
+        },
+        async {
+            match target {
+                Some(Some(t)) => scaling::policies(clients, event, t, settings).await,
+                Some(None) => Ok(scaling::without_target(event)),
+                // Not read: recorded as missing above.
+                None => Ok(None),
+            }
+        },
+        async {
+            if no_target {
+                Ok(scaling::resource_id(event).map(|_| Vec::new()))
+            } else {
+                scaling::activities(clients, event, settings).await
+            }
+        },
+    );
+    evidence.scaling = take(&mut evidence, Source::Scaling, scaling);
+    evidence.scaling_activities = take(&mut evidence, Source::ScalingActivities, activities);
     evidence.capacity = take(&mut evidence, Source::Capacity, capacity);
     match series {
         Ok(mut m) => {

@@ -4,8 +4,11 @@
 //! | call | needs | kept |
 //! |---|---|---|
 //! | DescribeScalableTargets | event (cluster, service) | min/max, suspended flags |
-//! | DescribeScalingPolicies | event | type, metric, target, cooldown, alarms (≤ 50: the per-target quota) |
-//! | DescribeScalingActivities | event | one page (≤ 50), not-scaled reasons included, inside the window |
+//! | DescribeScalingPolicies | a scalable target | type, metric, target, cooldown, alarms (≤ 50: the per-target quota) |
+//! | DescribeScalingActivities | a scalable target, or one that could not be read | one page (≤ 50), not-scaled reasons included, inside the window |
+//!
+//! A service without a scalable target (no service auto scaling) costs one call, not three:
+//! its policies and activities would be empty.
 //! | DescribeClusters (SETTINGS) | event | capacity providers, default strategy, Container Insights |
 //! | DescribeCapacityProviders | DescribeClusters | managed scaling status, target capacity (≤ 100 names per call) |
 
@@ -40,58 +43,86 @@ pub fn resource_id(event: &TaskStateChange) -> Option<String> {
     Some(format!("service/{}/{service}", event.cluster_name()))
 }
 
-/// DescribeScalableTargets and DescribeScalingPolicies, concurrently.
-pub async fn service_scaling(
+/// DescribeScalableTargets (round 2): the service's scalable target, `None` inside when the
+/// service has none. Its policies ([`policies`]) are read after it when it exists, and its
+/// activities ([`activities`]) unless it is known not to exist.
+pub async fn target(
     clients: &Clients,
     event: &TaskStateChange,
+    settings: &Settings,
+) -> Result<Option<Option<ScalableTargetFacts>>, GatherError> {
+    let Some(id) = resource_id(event) else {
+        return Ok(None);
+    };
+    let targets = call(
+        "DescribeScalableTargets",
+        settings,
+        clients
+            .autoscaling
+            .describe_scalable_targets()
+            .service_namespace(ServiceNamespace::Ecs)
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .resource_ids(&id)
+            .send(),
+    )
+    .await?;
+    Ok(Some(
+        targets
+            .scalable_targets()
+            .iter()
+            .find(|t| t.resource_id() == id)
+            .map(|t| {
+                let s = t.suspended_state();
+                ScalableTargetFacts {
+                    min_capacity: i64::from(t.min_capacity()),
+                    max_capacity: i64::from(t.max_capacity()),
+                    scale_out_suspended: s
+                        .and_then(|s| s.dynamic_scaling_out_suspended())
+                        .unwrap_or(false),
+                    scale_in_suspended: s
+                        .and_then(|s| s.dynamic_scaling_in_suspended())
+                        .unwrap_or(false),
+                    scheduled_suspended: s
+                        .and_then(|s| s.scheduled_scaling_suspended())
+                        .unwrap_or(false),
+                }
+            }),
+    ))
+}
+
+/// The service's scaling when DescribeScalableTargets found no target: no policies to read
+/// (policies belong to a target; deregistering it deletes them).
+pub fn without_target(event: &TaskStateChange) -> Option<ScalingFacts> {
+    resource_id(event).map(|resource_id| ScalingFacts {
+        resource_id,
+        target: None,
+        policies: Vec::new(),
+    })
+}
+
+/// DescribeScalingPolicies for the service's scalable target (round 3, after [`target`]).
+pub async fn policies(
+    clients: &Clients,
+    event: &TaskStateChange,
+    target: ScalableTargetFacts,
     settings: &Settings,
 ) -> Result<Option<ScalingFacts>, GatherError> {
     let Some(id) = resource_id(event) else {
         return Ok(None);
     };
-    let aas = &clients.autoscaling;
-    let (targets, policies) = tokio::join!(
-        call(
-            "DescribeScalableTargets",
-            settings,
-            aas.describe_scalable_targets()
-                .service_namespace(ServiceNamespace::Ecs)
-                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-                .resource_ids(&id)
-                .send(),
-        ),
-        call(
-            "DescribeScalingPolicies",
-            settings,
-            aas.describe_scaling_policies()
-                .service_namespace(ServiceNamespace::Ecs)
-                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-                .resource_id(&id)
-                .max_results(MAX_RESULTS)
-                .send(),
-        ),
-    );
-    let (targets, policies) = (targets?, policies?);
-    let target = targets
-        .scalable_targets()
-        .iter()
-        .find(|t| t.resource_id() == id)
-        .map(|t| {
-            let s = t.suspended_state();
-            ScalableTargetFacts {
-                min_capacity: i64::from(t.min_capacity()),
-                max_capacity: i64::from(t.max_capacity()),
-                scale_out_suspended: s
-                    .and_then(|s| s.dynamic_scaling_out_suspended())
-                    .unwrap_or(false),
-                scale_in_suspended: s
-                    .and_then(|s| s.dynamic_scaling_in_suspended())
-                    .unwrap_or(false),
-                scheduled_suspended: s
-                    .and_then(|s| s.scheduled_scaling_suspended())
-                    .unwrap_or(false),
-            }
-        });
+    let policies = call(
+        "DescribeScalingPolicies",
+        settings,
+        clients
+            .autoscaling
+            .describe_scaling_policies()
+            .service_namespace(ServiceNamespace::Ecs)
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .resource_id(&id)
+            .max_results(MAX_RESULTS)
+            .send(),
+    )
+    .await?;
     let policies = policies
         .scaling_policies()
         .iter()
@@ -128,7 +159,7 @@ pub async fn service_scaling(
         .collect();
     Ok(Some(ScalingFacts {
         resource_id: id,
-        target,
+        target: Some(target),
         policies,
     }))
 }

@@ -311,6 +311,51 @@ async fn denied_scaling_falls_back_to_general_advice_that_says_so() {
 }
 
 #[tokio::test]
+async fn a_service_without_a_scalable_target_is_not_asked_for_policies_or_activities() {
+    // Arrange: the policies and activities calls would be refused, so a call to either shows
+    // up as missing evidence; the service has no scalable target.
+    let policies = mock!(aws_sdk_applicationautoscaling::Client::describe_scaling_policies)
+        .sequence()
+        .error(|| {
+            aws_sdk_applicationautoscaling::operation::describe_scaling_policies::DescribeScalingPoliciesError::generic(meta("AccessDeniedException"))
+        })
+        .times(50)
+        .build();
+    let activities = mock!(aws_sdk_applicationautoscaling::Client::describe_scaling_activities)
+        .sequence()
+        .error(|| {
+            aws_sdk_applicationautoscaling::operation::describe_scaling_activities::DescribeScalingActivitiesError::generic(meta("AccessDeniedException"))
+        })
+        .times(50)
+        .build();
+    let conf = config().await;
+    let mut clients = Clients::new(&conf);
+    clients.autoscaling = aws_sdk_applicationautoscaling::Client::from_conf(
+        aws_sdk_applicationautoscaling::config::Builder::from(&conf)
+            .interceptor(interceptor(&policies).with_rule(&activities))
+            .build(),
+    );
+    let event = sandbox().event("no-scaling");
+
+    // Act
+    let e = gather(
+        &clients,
+        &event,
+        &Settings::new(30, Duration::from_secs(20)),
+    )
+    .await;
+
+    // Assert: the target was read and found absent; neither refused call was made.
+    assert!(!e.is_missing(Source::Scaling), "{:?}", e.missing);
+    assert!(!e.is_missing(Source::ScalingActivities), "{:?}", e.missing);
+    let scaling = e.scaling.as_ref().expect("scaling read");
+    assert!(scaling.target.is_none() && scaling.policies.is_empty());
+    assert_eq!(e.scaling_activities.as_deref(), Some(&[][..]));
+    assert_eq!(policies.num_calls(), 0);
+    assert_eq!(activities.num_calls(), 0);
+}
+
+#[tokio::test]
 async fn benign_scope_makes_no_scaling_capacity_or_recent_stops_call() {
     // Arrange: every client but ECS points at an endpoint that never answers, so any call made
     // would end as a timed-out `missing` entry.

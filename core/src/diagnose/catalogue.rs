@@ -843,17 +843,18 @@ pub fn target_check_timed_out(description: &str) -> bool {
 /// wording is seen in the report the first time it appears.
 pub fn quote_unrecognised(ctx: &Context<'_>, verdict: &mut Verdict) {
     let d = &ctx.event.detail;
+    // The stoppedReason's row is the one the context already looked up.
     let task = d
         .stopped_reason
         .as_deref()
-        .map(|r| ("stoppedReason".to_owned(), r));
+        .map(|r| ("stoppedReason".to_owned(), r, ctx.reason_row().is_some()));
     let containers = d.containers.iter().filter_map(|c| {
         c.reason
             .as_deref()
-            .map(|r| (format!("reason of {}", c.name), r))
+            .map(|r| (format!("reason of {}", c.name), r, lookup(r).is_some()))
     });
-    for (whose, text) in task.into_iter().chain(containers) {
-        if text.trim().is_empty() || lookup(text).is_some() {
+    for (whose, text, known) in task.into_iter().chain(containers) {
+        if text.trim().is_empty() || known {
             continue;
         }
         verdict.findings.push(Finding::context(
