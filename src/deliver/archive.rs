@@ -44,7 +44,9 @@ use crate::report::{NotificationStatus, Record, RecordBody, message};
 
 /// A claim older than this was left by an invocation that died.
 pub const CLAIM_LEASE_SECONDS: i64 = 90;
-/// Presigned links to the HTML report live this long (S3's maximum for SigV4).
+/// Presigned links to the HTML report ask for this long (S3's maximum for SigV4). S3 ends a link
+/// sooner when the credentials that signed it expire: with a Lambda role's, within hours, as the
+/// email says ([`crate::report::REPORT_LINK_NOTE`]).
 pub const REPORT_LINK_DAYS: u64 = 7;
 const CAS_ATTEMPTS: usize = 6;
 

@@ -49,6 +49,9 @@ fn email_has_every_section_and_the_allocation_note() {
     }
     assert!(email.contains("not of the host"));
     assert!(email.contains("Full report: https://report"));
+    // The link's real lifetime is said next to it: S3 ends a presigned link with the
+    // credentials that signed it.
+    assert!(email.contains(ecs_autopsy::report::REPORT_LINK_NOTE));
     assert!(email.contains("https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/judge-api/events?region=eu-west-1"));
 }
 

@@ -217,9 +217,18 @@ pub fn render_email(
         for (label, url) in link_lines {
             let _ = writeln!(s, "{label}: {url}");
         }
+        if report_link.is_some() {
+            // S3 ends a presigned link when the credentials that signed it expire, whatever
+            // expiry it asks for; a Lambda role's credentials last hours.
+            s.push_str(REPORT_LINK_NOTE);
+            s.push('\n');
+        }
     }
     s
 }
+
+/// What the report link's lifetime really is.
+pub const REPORT_LINK_NOTE: &str = "(The report link is presigned: it works for at most 7 days and no longer than the credentials that signed it, which for the function's role is usually a few hours. The report itself stays in the archive beside the record.)";
 
 fn section(s: &mut String, title: &str) {
     let _ = writeln!(s);
