@@ -323,6 +323,8 @@ class Bench:
         self.events_dir.mkdir(parents=True, exist_ok=True)
         self.seed_event = json.loads(pathlib.Path(seeder.seed("seed", sandbox.SCENARIOS["seed"], self.events_dir)).read_text())
         self.deployment_path = seeder.seed("deployment", sandbox.SCENARIOS["deployment"], self.events_dir)
+        # A CPU-starved service with no service auto scaling: its policies and activities are not read.
+        self.no_scaling_path = seeder.seed("no-scaling", sandbox.SCENARIOS["no-scaling"], self.events_dir)
         import boto3
 
         kw = dict(endpoint_url=self.endpoint, region_name=sandbox.REGION, aws_access_key_id="b", aws_secret_access_key="b")
@@ -459,15 +461,25 @@ class Bench:
             "benign_rounds": benign_rounds,
         }
 
-    def benign(self, event_path):
-        """A deployment stop that is not notified: ECS-only gathering."""
+    def one(self, event_path):
+        """One incident from a fresh process: its AWS calls, endpoints, dependent rounds and the
+        operations it asked Application Auto Scaling for."""
         runtime = RuntimeApi()
         proc, _ = self.spawn(runtime)
         payload = json.loads(pathlib.Path(event_path).read_text())
         self.clear_archive()
         mark = self.calls.mark()
         invoke(runtime, payload)
-        out = {"calls": len(self.calls.since(mark)), "endpoints": self.calls.services_since(mark)}
+        recorded = self.calls.requests_since(mark)
+        scaling_ops = sorted(
+            h.get("X-Amz-Target", "").split(".")[-1] for _, (_, _, _, h) in recorded if h.get("X-Amz-Target", "").startswith("AnyScaleFrontendService.")
+        )
+        out = {
+            "calls": len(recorded),
+            "endpoints": self.calls.services_since(mark),
+            "rounds": len(rounds(recorded)),
+            "scaling_ops": scaling_ops,
+        }
         end(proc, runtime)
         return out
 
@@ -628,7 +640,9 @@ def main():
     print("==> incidents (1 cold + 20 warm)", flush=True)
     cold, warm, rss = b.incidents()
     print("==> a benign stop (deployment, not notified)", flush=True)
-    benign = b.benign(b.deployment_path)
+    benign = b.one(b.deployment_path)
+    print("==> a notified stop of a service without auto scaling", flush=True)
+    no_scaling = b.one(b.no_scaling_path)
     print("==> TLS: cold incidents over HTTP and HTTPS", flush=True)
     tls = b.tls_cost()
     print("==> instructions (callgrind)", flush=True)
@@ -652,6 +666,11 @@ def main():
         ("endpoints per incident", str(len(cold["endpoints"])), ", ".join(cold["endpoints"])),
         ("connections a cold incident opens in AWS (keep-alive)", str(cold["connections"]), "per endpoint, the most calls in flight at once"),
         ("benign stop, not notified", f"{benign['calls']} AWS calls", f"{len(benign['endpoints'])} endpoints: {', '.join(benign['endpoints'])}"),
+        (
+            "notified stop, service without auto scaling",
+            f"{no_scaling['calls']} AWS calls",
+            f"{no_scaling['rounds']} dependent rounds; Application Auto Scaling: {', '.join(no_scaling['scaling_ops']) or 'none'}",
+        ),
         ("critical-path floor: same calls issued directly", fmt_ms(floor), f"{int(med('rounds'))} dependent rounds; warm wall = {med('wall') / floor:.2f}× floor (target ≤ 1.3×)"),
         ("emulator busy time during a warm incident", fmt_ms(med("busy")), f"warm wall = {med('wall') / med('busy'):.2f}× busy time"),
         ("instructions: init + cold incident", f"{ir_cold / 1e6:.1f} M" if ir_cold else "n/a", "callgrind"),
@@ -680,7 +699,7 @@ def main():
             rows.append((label, f"{pathlib.Path(path).stat().st_size / 1e6:.2f} MB", path))
     print_rows(rows)
     pathlib.Path(args.json).write_text(
-        json.dumps({"latency": lat, "init_s": init, "init_cpu_s": init_cpu, "cold": cold, "warm": warm, "rss_kib": rss, "ir_cold": ir_cold, "ir_warm": ir_warm, "ir_warm_software_sha256": ir_sha, "storm": storm, "benign": benign, "tls": tls, "engine_ns": engine}, indent=2)
+        json.dumps({"latency": lat, "init_s": init, "init_cpu_s": init_cpu, "cold": cold, "warm": warm, "rss_kib": rss, "ir_cold": ir_cold, "ir_warm": ir_warm, "ir_warm_software_sha256": ir_sha, "storm": storm, "benign": benign, "no_scaling": no_scaling, "tls": tls, "engine_ns": engine}, indent=2)
     )
 
 
