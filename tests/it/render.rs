@@ -52,6 +52,8 @@ fn email_has_every_section_and_the_allocation_note() {
     // The link's real lifetime is said next to it: S3 ends a presigned link with the
     // credentials that signed it.
     assert!(email.contains(ecs_autopsy::report::REPORT_LINK_NOTE));
+    // So is the task page's: ECS forgets a stopped task after about an hour.
+    assert!(email.contains(ecs_autopsy::report::TASK_LINK_NOTE));
     assert!(email.contains("https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/prod/services/judge-api/events?region=eu-west-1"));
 }
 

@@ -14,7 +14,7 @@ use crate::diagnose::Diagnosis;
 use crate::event::TaskStateChange;
 use crate::evidence::{Allocation, Evidence};
 
-pub use email::{ConsoleLinks, REPORT_LINK_NOTE, render_email};
+pub use email::{ConsoleLinks, REPORT_LINK_NOTE, TASK_LINK_NOTE, render_email};
 pub use html::{HtmlError, render_html};
 pub use message::SnsMessage;
 pub use record::{NotificationStatus, Record, RecordBody, SCHEMA_VERSION, StormNote};
