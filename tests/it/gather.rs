@@ -39,6 +39,8 @@ async fn seed_case_gathers_every_source_and_is_cpu_starved() {
             .any(|ev| ev.message.contains("Request timed out"))
     );
     assert_eq!(svc.load_balancers.len(), 1);
+    // The sample's desired count, as DescribeServices answers it.
+    assert_eq!(svc.desired_count, Some(3));
     let tg = &e.target_groups.as_ref().expect("target groups")[0];
     let hc = tg.health_check.as_ref().expect("health check");
     assert_eq!(

@@ -386,6 +386,11 @@ class Seeder:
                 for i, e in enumerate(reversed(facts_service["events"]))
             ]
 
+        # The service is created with no desired tasks, or moto would place them; the count
+        # itself is evidence (the report's scaling rows), so it is set on moto's model after.
+        if service_name and facts_service.get("desired_count"):
+            self.backend.services[f"{cluster}:{service_name}"].desired_count = int(facts_service["desired_count"])
+
         if service_name:
             self.plant_scaling(evidence, cluster, service_name)
         if ec2_launch:
