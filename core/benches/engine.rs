@@ -8,6 +8,10 @@ use ecs_autopsy_core::report::{
 use ecs_autopsy_core::{Evidence, diagnose};
 use std::hint::black_box;
 
+// The function's allocator, so these figures are the function's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn load(event: &str, evidence: &str) -> (TaskStateChange, Evidence) {
     let Ok(Incoming::Stopped(e)) = parse_event(event) else {
         panic!("bench fixture is a stopped task");
