@@ -291,6 +291,8 @@ impl<S: Store> Archive<S> {
         record.placeholder = false;
         record.notified = false;
         record.storm = None;
+        // A link only to a report that is stored: when rendering failed there is none.
+        let has_report = html.is_some();
         let html_put = async {
             match html {
                 Some(html) => self
@@ -384,13 +386,16 @@ impl<S: Store> Archive<S> {
             }
         }
 
-        let link = self
-            .store
-            .link(
-                &keys.html,
-                std::time::Duration::from_secs(REPORT_LINK_DAYS * 24 * 3600),
-            )
-            .await;
+        let link = if has_report {
+            self.store
+                .link(
+                    &keys.html,
+                    std::time::Duration::from_secs(REPORT_LINK_DAYS * 24 * 3600),
+                )
+                .await
+        } else {
+            None
+        };
         let message = message::build_archived(&record, Some(&key), link.as_deref());
         let message_id = match notifier.publish(&message).await {
             Ok(id) => id,

@@ -6,11 +6,13 @@
 //! | DescribeScalableTargets | event (cluster, service) | min/max, suspended flags |
 //! | DescribeScalingPolicies | a scalable target | type, metric, target, cooldown, alarms (≤ 50: the per-target quota) |
 //! | DescribeScalingActivities | a scalable target, or one that could not be read | one page (≤ 50), not-scaled reasons included, inside the window |
-//!
-//! A service without a scalable target (no service auto scaling) costs one call, not three:
-//! its policies and activities would be empty.
 //! | DescribeClusters (SETTINGS) | event | capacity providers, default strategy, Container Insights |
 //! | DescribeCapacityProviders | DescribeClusters | managed scaling status, target capacity (≤ 100 names per call) |
+//!
+//! A service without a scalable target (no service auto scaling) costs one call, not three: its
+//! policies would be empty, and so would its activities unless a target was deregistered inside
+//! the window (then they are not read). The price: a role without the policies and activities
+//! permissions shows as missing evidence only for services that have a target.
 
 use chrono::{DateTime, Duration, Utc};
 

@@ -308,6 +308,9 @@ async fn denied_scaling_falls_back_to_general_advice_that_says_so() {
             .any(|f| f.signal == "service auto scaling")
     );
     assert_eq!(d.posture.as_ref().map(|p| p.scaling_read), Some(false));
+    // A target that could not be read is not known to be absent: its activities are still read.
+    assert!(!e.is_missing(Source::ScalingActivities), "{:?}", e.missing);
+    assert!(e.scaling_activities.is_some());
 }
 
 #[tokio::test]

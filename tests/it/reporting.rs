@@ -697,3 +697,92 @@ async fn an_unreadable_storm_state_is_replaced_and_the_record_says_so() {
         serde_json::from_str(&t.object(&key).await.expect("state")).expect("state is JSON again");
     assert!(state["windows"].is_array());
 }
+
+/// Keeps what would have been published.
+struct Captured(std::sync::Mutex<Vec<ecs_autopsy::report::SnsMessage>>);
+
+impl ecs_autopsy::deliver::Notifier for Captured {
+    async fn publish(
+        &self,
+        message: &ecs_autopsy::report::SnsMessage,
+    ) -> Result<String, ecs_autopsy::deliver::PublishError> {
+        let mut sent = self.0.lock().expect("not poisoned");
+        sent.push(message.clone());
+        Ok(format!("m-{}", sent.len()))
+    }
+}
+
+#[tokio::test]
+async fn a_report_that_was_not_rendered_gets_no_link() {
+    // Arrange: the archive in the emulator's S3; one stop settled with its HTML report and one
+    // (another task) whose report failed to render.
+    use ecs_autopsy::deliver::{Archive, S3Store, Settlement};
+    let sdk = sandbox().sdk_config().await;
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let bucket = format!("links-{}-{n}", std::process::id());
+    let s3 = s3_client(&sdk);
+    s3.create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create bucket");
+    let config = Config::from_lookup(|k| match k {
+        "INCIDENT_TOPIC_ARN" => Some("arn:aws:sns:eu-west-1:123456789012:links".into()),
+        "INCIDENT_BUCKET" => Some(bucket.clone()),
+        _ => None,
+    })
+    .expect("valid config");
+    let archive = Archive::new(S3Store::new(s3, bucket.clone()), &config);
+    let notifier = Captured(std::sync::Mutex::new(Vec::new()));
+    let evidence =
+        crate::support::evidence(crate::evidence_text!("oom_killed_reason_fargate_leak"));
+    let email_of = |m: &ecs_autopsy::report::SnsMessage| -> String {
+        let v: Value = serde_json::from_str(&m.message).expect("message JSON");
+        v["email"].as_str().unwrap_or_default().to_owned()
+    };
+
+    // Two services, so storm control does not fold the second stop into the first.
+    for (task, service, html) in [
+        (
+            "0123456789abcdef0123456789abcde1",
+            "web-a",
+            Some("<html>report</html>".to_owned()),
+        ),
+        ("0123456789abcdef0123456789abcde2", "web-b", None),
+    ] {
+        let event = crate::support::event_with(serde_json::json!({
+            "taskArn": format!("arn:aws:ecs:eu-west-1:123456789012:task/prod/{task}"),
+            "group": format!("service:{service}"),
+        }));
+        let diagnosis = ecs_autopsy::diagnose(&event, &evidence);
+        // Act
+        archive
+            .settle(
+                &notifier,
+                Settlement {
+                    keys: archive.keys_for(&event),
+                    claim_etag: None,
+                    record: Record::new(&event, &evidence, &diagnosis),
+                    html,
+                    storm: None,
+                    now: chrono::Utc::now(),
+                },
+            )
+            .await
+            .expect("settled");
+    }
+
+    // Assert: a link (and what it is worth) only beside the report that was stored.
+    let sent = notifier.0.lock().expect("not poisoned");
+    assert_eq!(sent.len(), 2);
+    let (with, without) = (email_of(&sent[0]), email_of(&sent[1]));
+    assert!(with.contains("Full report: "), "{with}");
+    assert!(with.contains(ecs_autopsy::report::REPORT_LINK_NOTE));
+    assert!(!without.contains("Full report"), "{without}");
+    assert!(!without.contains(ecs_autopsy::report::REPORT_LINK_NOTE));
+}

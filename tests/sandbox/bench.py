@@ -461,15 +461,21 @@ class Bench:
             "benign_rounds": benign_rounds,
         }
 
-    def one(self, event_path):
+    def one(self, event_path, delay_ms=20.0):
         """One incident from a fresh process: its AWS calls, endpoints, dependent rounds and the
-        operations it asked Application Auto Scaling for."""
+        operations it asked Application Auto Scaling for. Every call is held `delay_ms`, as in
+        the latency mode, so calls in flight together overlap and the rounds are counted right."""
         runtime = RuntimeApi()
         proc, _ = self.spawn(runtime)
         payload = json.loads(pathlib.Path(event_path).read_text())
         self.clear_archive()
         mark = self.calls.mark()
-        invoke(runtime, payload)
+        self.calls.delay = delay_ms / 1000
+        try:
+            result = invoke(runtime, payload)
+        finally:
+            self.calls.delay = 0.0
+        assert result["status"] == "response", result
         recorded = self.calls.requests_since(mark)
         scaling_ops = sorted(
             h.get("X-Amz-Target", "").split(".")[-1] for _, (_, _, _, h) in recorded if h.get("X-Amz-Target", "").startswith("AnyScaleFrontendService.")

@@ -386,10 +386,17 @@ class Seeder:
                 for i, e in enumerate(reversed(facts_service["events"]))
             ]
 
-        # The service is created with no desired tasks, or moto would place them; the count
-        # itself is evidence (the report's scaling rows), so it is set on moto's model after.
-        if service_name and facts_service.get("desired_count"):
-            self.backend.services[f"{cluster}:{service_name}"].desired_count = int(facts_service["desired_count"])
+        # The service is created with no desired tasks, or moto would place them; the counts
+        # are evidence (the report's scaling rows), so they are set on moto's model after.
+        if service_name and facts_service.get("desired_count") is not None:
+            svc = self.backend.services[f"{cluster}:{service_name}"]
+            svc.desired_count = int(facts_service["desired_count"])
+            svc.running_count = int(facts_service.get("running_count") or 0)
+            svc.pending_count = int(facts_service.get("pending_count") or 0)
+            for dep, facts in zip(svc.deployments, facts_service.get("deployments") or []):
+                dep["desiredCount"] = int(facts.get("desired_count") or 0)
+                dep["runningCount"] = int(facts.get("running_count") or 0)
+                dep["pendingCount"] = int(facts.get("pending_count") or 0)
 
         if service_name:
             self.plant_scaling(evidence, cluster, service_name)

@@ -234,7 +234,7 @@ pub fn render_email(
 /// How long the console's task page lasts: ECS lists a stopped task "for at least one hour"
 /// (AWS knowledge center, "troubleshoot Amazon ECS tasks stopping"), then DescribeTasks and the
 /// console no longer find it.
-pub const TASK_LINK_NOTE: &str = "(ECS keeps a stopped task for at least an hour, not for good: later the Task link finds nothing, and this report and the archived record are what is left of it.)";
+pub const TASK_LINK_NOTE: &str = "(ECS keeps a stopped task for at least an hour, not for good: later the Task link finds nothing, and this report is what is left of it.)";
 
 /// What the report link's lifetime really is.
 pub const REPORT_LINK_NOTE: &str = "(The report link is presigned: it works for at most 7 days and no longer than the credentials that signed it, which for the function's role is usually a few hours. The report itself stays in the archive beside the record.)";
