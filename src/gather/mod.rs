@@ -254,14 +254,12 @@ pub async fn gather_rest(
     }
     evidence.logs = take_partial(&mut evidence, Source::Logs, tails);
     let perf = take(&mut evidence, Source::PerformanceLog, perf);
-    // No scalable target: no policies or activities to read (None: not known, so read them).
-    let no_target = matches!(target, Ok(Some(None)));
     let target = take(&mut evidence, Source::Scaling, target);
     let cluster = take(&mut evidence, Source::Capacity, cluster);
 
     // Round 3: the metrics need the target groups; the policies and activities the scalable
     // target; the capacity providers the cluster. All of them wait for round 2 anyway.
-    let (series, capacity, scaling, activities) = tokio::join!(
+    let (series, capacity, (scaling, activities)) = tokio::join!(
         metrics::fetch(clients, event, &evidence, settings),
         async {
             match cluster {
@@ -271,17 +269,18 @@ pub async fn gather_rest(
         },
         async {
             match target {
-                Some(Some(t)) => scaling::policies(clients, event, t, settings).await,
-                Some(None) => Ok(scaling::without_target(event)),
-                // Not read: recorded as missing above.
-                None => Ok(None),
-            }
-        },
-        async {
-            if no_target {
-                Ok(scaling::resource_id(event).map(|_| Vec::new()))
-            } else {
-                scaling::activities(clients, event, settings).await
+                Some(Some(t)) => tokio::join!(
+                    scaling::policies(clients, event, t, settings),
+                    scaling::activities(clients, event, settings),
+                ),
+                // No scalable target: nothing to read, both answers would be empty.
+                Some(None) => (Ok(scaling::without_target(event)), Ok(Some(Vec::new()))),
+                // The target could not be read (recorded as missing above), or there is no
+                // service: its activities are still asked for, as before the target was known.
+                None => (
+                    Ok(None),
+                    scaling::activities(clients, event, settings).await,
+                ),
             }
         },
     );
