@@ -18,11 +18,13 @@ use ecs_autopsy::{Cause, diagnose};
 
 use crate::sandbox::sandbox;
 
-fn interceptor(rule: &Rule) -> aws_smithy_mocks::MockResponseInterceptor {
-    aws_smithy_mocks::MockResponseInterceptor::new()
-        .rule_mode(RuleMode::MatchAny)
-        .allow_passthrough()
-        .with_rule(rule)
+fn interceptor(rules: &[&Rule]) -> aws_smithy_mocks::MockResponseInterceptor {
+    rules.iter().fold(
+        aws_smithy_mocks::MockResponseInterceptor::new()
+            .rule_mode(RuleMode::MatchAny)
+            .allow_passthrough(),
+        |i, rule| i.with_rule(rule),
+    )
 }
 
 async fn config() -> SdkConfig {
@@ -39,43 +41,44 @@ async fn config() -> SdkConfig {
         .build()
 }
 
-/// Clients on the emulator with `rule` installed on the client of `service`.
-async fn clients_with(service: &str, rule: &Rule) -> Clients {
+/// Clients on the emulator with `rules` installed on the client of `service`; requests no rule
+/// matches reach the emulator.
+async fn clients_with(service: &str, rules: &[&Rule]) -> Clients {
     let conf = config().await;
     let mut c = Clients::new(&conf);
     match service {
         "ecs" => {
             c.ecs = aws_sdk_ecs::Client::from_conf(
                 aws_sdk_ecs::config::Builder::from(&conf)
-                    .interceptor(interceptor(rule))
+                    .interceptor(interceptor(rules))
                     .build(),
             )
         }
         "elb" => {
             c.elb = aws_sdk_elasticloadbalancingv2::Client::from_conf(
                 aws_sdk_elasticloadbalancingv2::config::Builder::from(&conf)
-                    .interceptor(interceptor(rule))
+                    .interceptor(interceptor(rules))
                     .build(),
             )
         }
         "cloudwatch" => {
             c.cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
                 aws_sdk_cloudwatch::config::Builder::from(&conf)
-                    .interceptor(interceptor(rule))
+                    .interceptor(interceptor(rules))
                     .build(),
             )
         }
         "logs" => {
             c.logs = aws_sdk_cloudwatchlogs::Client::from_conf(
                 aws_sdk_cloudwatchlogs::config::Builder::from(&conf)
-                    .interceptor(interceptor(rule))
+                    .interceptor(interceptor(rules))
                     .build(),
             )
         }
         "autoscaling" => {
             c.autoscaling = aws_sdk_applicationautoscaling::Client::from_conf(
                 aws_sdk_applicationautoscaling::config::Builder::from(&conf)
-                    .interceptor(interceptor(rule))
+                    .interceptor(interceptor(rules))
                     .build(),
             )
         }
@@ -155,7 +158,7 @@ macro_rules! faults {
 
                 #[tokio::test]
                 async fn throttled_then_ok_is_gathered() {
-                    let clients = clients_with($service, &rule("ThrottlingException", 1)).await;
+                    let clients = clients_with($service, &[&rule("ThrottlingException", 1)]).await;
                     let (e, d) = run(&clients, Duration::from_secs(20)).await;
                     assert!(present(&e, $source), "{:?} not gathered after a retry: {:?}", $source, e.missing);
                     assert!(!e.is_missing($source), "{:?}", e.missing);
@@ -164,7 +167,7 @@ macro_rules! faults {
 
                 #[tokio::test]
                 async fn always_throttled_is_missing_and_diagnosed() {
-                    let clients = clients_with($service, &rule("ThrottlingException", 50)).await;
+                    let clients = clients_with($service, &[&rule("ThrottlingException", 50)]).await;
                     let (e, d) = run(&clients, Duration::from_secs(20)).await;
                     assert!(e.is_missing($source), "{:?}", e.missing);
                     assert_eq!(entry(&e, $source).kind, MissingKind::Throttled);
@@ -173,7 +176,7 @@ macro_rules! faults {
 
                 #[tokio::test]
                 async fn access_denied_is_missing_and_diagnosed() {
-                    let clients = clients_with($service, &rule("AccessDeniedException", 50)).await;
+                    let clients = clients_with($service, &[&rule("AccessDeniedException", 50)]).await;
                     let (e, d) = run(&clients, Duration::from_secs(20)).await;
                     assert!(e.is_missing($source), "{:?}", e.missing);
                     assert!(!present(&e, $source));
@@ -284,7 +287,7 @@ async fn denied_scaling_falls_back_to_general_advice_that_says_so() {
         })
         .times(50)
         .build();
-    let clients = clients_with("autoscaling", &rule).await;
+    let clients = clients_with("autoscaling", &[&rule]).await;
 
     // Act
     let (e, d) = run(&clients, Duration::from_secs(20)).await;
@@ -331,13 +334,7 @@ async fn a_service_without_a_scalable_target_is_not_asked_for_policies_or_activi
         })
         .times(50)
         .build();
-    let conf = config().await;
-    let mut clients = Clients::new(&conf);
-    clients.autoscaling = aws_sdk_applicationautoscaling::Client::from_conf(
-        aws_sdk_applicationautoscaling::config::Builder::from(&conf)
-            .interceptor(interceptor(&policies).with_rule(&activities))
-            .build(),
-    );
+    let clients = clients_with("autoscaling", &[&policies, &activities]).await;
     let event = sandbox().event("no-scaling");
 
     // Act
@@ -378,7 +375,7 @@ async fn benign_scope_makes_no_scaling_capacity_or_recent_stops_call() {
         })
         .times(50)
         .build();
-    let mut clients = clients_with("ecs", &refuse_list).await;
+    let mut clients = clients_with("ecs", &[&refuse_list]).await;
     clients.autoscaling = aws_sdk_applicationautoscaling::Client::new(&hang);
     clients.cloudwatch = aws_sdk_cloudwatch::Client::new(&hang);
     clients.logs = aws_sdk_cloudwatchlogs::Client::new(&hang);
@@ -417,7 +414,7 @@ async fn a_failed_target_health_read_is_partly_missing_not_no_targets() {
         })
         .times(50)
         .build();
-    let clients = clients_with("elb", &rule).await;
+    let clients = clients_with("elb", &[&rule]).await;
 
     // Act
     let (e, d) = run(&clients, Duration::from_secs(20)).await;
@@ -467,7 +464,7 @@ async fn a_failed_performance_log_read_is_recorded_with_the_action_to_grant() {
         })
         .times(50)
         .build();
-    let clients = clients_with("logs", &rule).await;
+    let clients = clients_with("logs", &[&rule]).await;
 
     // Act
     let (e, d) = run(&clients, Duration::from_secs(20)).await;
@@ -526,7 +523,7 @@ async fn a_denied_describe_tasks_loses_task_health_and_recent_stops_not_the_diag
         })
         .times(50)
         .build();
-    let clients = clients_with("ecs", &rule).await;
+    let clients = clients_with("ecs", &[&rule]).await;
 
     // Act
     let (e, d) = run(&clients, Duration::from_secs(20)).await;

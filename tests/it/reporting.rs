@@ -63,17 +63,7 @@ pub(crate) async fn target_with(notify_benign: bool, extra: &[(&str, &str)]) -> 
         .await
         .expect("subscribe");
     let bucket = format!("archive-{}-{n}", std::process::id());
-    s3_client(&sdk)
-        .create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create bucket");
+    create_bucket(&sdk, &bucket).await;
     let config = Config::from_lookup(|k| match k {
         "INCIDENT_TOPIC_ARN" => Some(topic_arn.clone()),
         "INCIDENT_BUCKET" => Some(bucket.clone()),
@@ -89,6 +79,22 @@ pub(crate) async fn target_with(notify_benign: bool, extra: &[(&str, &str)]) -> 
         sqs,
         queue_url,
     }
+}
+
+/// Creates `bucket` in the emulator's S3; returns the client that made it.
+async fn create_bucket(sdk: &aws_config::SdkConfig, bucket: &str) -> aws_sdk_s3::Client {
+    let s3 = s3_client(sdk);
+    s3.create_bucket()
+        .bucket(bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create bucket");
+    s3
 }
 
 impl Target {
@@ -720,17 +726,7 @@ async fn a_report_that_was_not_rendered_gets_no_link() {
     let sdk = sandbox().sdk_config().await;
     let n = NEXT.fetch_add(1, Ordering::SeqCst);
     let bucket = format!("links-{}-{n}", std::process::id());
-    let s3 = s3_client(&sdk);
-    s3.create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create bucket");
+    let s3 = create_bucket(&sdk, &bucket).await;
     let config = Config::from_lookup(|k| match k {
         "INCIDENT_TOPIC_ARN" => Some("arn:aws:sns:eu-west-1:123456789012:links".into()),
         "INCIDENT_BUCKET" => Some(bucket.clone()),
